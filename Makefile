@@ -1,0 +1,44 @@
+# `make demo` and `make test` do all the set-up on a fresh machine: each creates .venv and installs
+# what it needs. Nothing here needs the network beyond the Python package index.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: demo test lint typecheck pytest bench samples clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.demo-deps: pyproject.toml | $(PY)
+	$(PIP) -e '.[asr,cli]'
+	@touch $@
+
+$(VENV)/.dev-deps: pyproject.toml | $(PY)
+	$(PIP) -e '.[asr,cli,dev]'
+	@touch $@ $(VENV)/.demo-deps
+
+demo: $(VENV)/.demo-deps
+	$(PY) -m speech_async.demo
+
+test: $(VENV)/.dev-deps lint typecheck pytest
+
+lint: $(VENV)/.dev-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.dev-deps
+	$(VENV)/bin/pyright
+
+pytest: $(VENV)/.dev-deps
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev-deps
+	$(PY) -m benchmarks.upload_memory
+
+# Regenerates the bundled speech samples (needs espeak-ng and sox from Debian's packages).
+samples:
+	bash speech_async/demo/samples/make_samples.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,300 @@
+"""``SpeechClient``: one aiohttp session, one credential, every speech-to-text operation."""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Final
+
+import msgspec
+from yarl import URL
+
+from ._config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, LATEST_API_VERSION, ApiVersion, Limits, Timeouts
+from ._credentials import make_authenticator
+from ._exceptions import InvalidOptionsError
+from ._http import Transport
+from ._models._fast import EnhancedMode, TranscriptionOptions, TranscriptionResult
+from ._resources import fast
+
+if TYPE_CHECKING:
+    import aiohttp
+    from typing_extensions import Self
+
+    from ._audio import AudioInput
+
+__all__ = ["SpeechClient"]
+
+ENDPOINT_ENV: Final = "AZURE_SPEECH_ENDPOINT"
+KEY_ENV: Final = "AZURE_SPEECH_API_KEY"
+REGION_ENV: Final = "AZURE_SPEECH_REGION"
+
+_API_VERSION: Final = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
+_REGION: Final = re.compile(r"[a-z0-9]+")
+_NO_OPTIONS: Final = TranscriptionOptions()
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+class SpeechClient:
+    """An asyncio client for the Azure AI Speech speech-to-text REST APIs.
+
+    Use it as an async context manager, which closes its connections on the way out::
+
+        async with SpeechClient("https://eastus.api.cognitive.microsoft.com", KeyCredential(key)) as client:
+            result = await client.transcribe("meeting.wav", options=TranscriptionOptions(locales=["en-US"]))
+
+    Without ``async with``, the client opens itself on first use and must be closed with ``await
+    client.close()``. A closed client cannot be reopened. One client is meant to be shared by every task
+    of a program: it holds a connection pool, and it is safe to use from many tasks at once.
+
+    Args:
+        endpoint: The resource endpoint, such as ``https://eastus.api.cognitive.microsoft.com`` or
+            ``https://my-resource.cognitiveservices.azure.com`` (or an emulator's URL).
+        credential: A :class:`KeyCredential`, or ``azure.core.credentials.AzureKeyCredential``.
+        api_version: The default ``api-version`` of fast transcription; each call may override it.
+        timeout: Limits for each phase of a request; there is no total limit unless you set one.
+        limits: The service limits checked before sending.
+        session: An aiohttp session to borrow instead of creating one; the client never closes it.
+        connection_limit: The most connections the client's own session opens at once.
+        user_agent: Text appended to the ``User-Agent`` header.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        credential: object,
+        *,
+        api_version: ApiVersion | str = LATEST_API_VERSION,
+        timeout: Timeouts = DEFAULT_TIMEOUTS,
+        limits: Limits = DEFAULT_LIMITS,
+        session: aiohttp.ClientSession | None = None,
+        connection_limit: int = 100,
+        user_agent: str | None = None,
+    ) -> None:
+        self._endpoint = _normalize_endpoint(endpoint)
+        self._auth = make_authenticator(credential)
+        self._api_version = _check_api_version(api_version)
+        self._limits = limits
+        if connection_limit < 1:
+            raise ValueError("connection_limit must be at least 1")
+        self._transport = Transport(
+            timeouts=timeout, session=session, connection_limit=connection_limit, user_agent=user_agent
+        )
+        self._state = _State.UNOPENED
+        self._entered = False
+        self._transcribe_url = self._endpoint / fast.TRANSCRIBE_PATH
+        self._transcribe_urls: dict[str, URL] = {}
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        credential: object | None = None,
+        api_version: ApiVersion | str = LATEST_API_VERSION,
+        timeout: Timeouts = DEFAULT_TIMEOUTS,
+        limits: Limits = DEFAULT_LIMITS,
+        session: aiohttp.ClientSession | None = None,
+        connection_limit: int = 100,
+        user_agent: str | None = None,
+    ) -> SpeechClient:
+        """Build a client from ``AZURE_SPEECH_ENDPOINT`` (or ``AZURE_SPEECH_REGION``) and ``AZURE_SPEECH_API_KEY``.
+
+        ``credential`` replaces the key from the environment when given.
+        """
+        from ._credentials import KeyCredential
+
+        endpoint = os.environ.get(ENDPOINT_ENV, "").strip()
+        if not endpoint:
+            region = os.environ.get(REGION_ENV, "").strip().lower()
+            if not region:
+                raise InvalidOptionsError(
+                    f"set {ENDPOINT_ENV} to your resource endpoint (or {REGION_ENV} to its region, such as eastus)"
+                )
+            if not _REGION.fullmatch(region):
+                raise InvalidOptionsError(f"{REGION_ENV}={region!r} is not a region name such as 'eastus'")
+            endpoint = f"https://{region}.api.cognitive.microsoft.com"
+        if credential is None:
+            key = os.environ.get(KEY_ENV, "").strip()
+            if not key:
+                raise InvalidOptionsError(f"set {KEY_ENV} to your Speech resource key, or pass credential=")
+            credential = KeyCredential(key)
+        return cls(
+            endpoint,
+            credential,
+            api_version=api_version,
+            timeout=timeout,
+            limits=limits,
+            session=session,
+            connection_limit=connection_limit,
+            user_agent=user_agent,
+        )
+
+    @property
+    def endpoint(self) -> str:
+        """The resource endpoint requests go to."""
+        return str(self._endpoint)
+
+    @property
+    def api_version(self) -> str:
+        """The default ``api-version`` of fast transcription."""
+        return self._api_version
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has been called."""
+        return self._state is _State.CLOSED
+
+    async def __aenter__(self) -> Self:
+        if self._state is _State.CLOSED:
+            raise RuntimeError("this SpeechClient is closed; create a new one")
+        if self._entered:
+            raise RuntimeError("this SpeechClient is already in use as a context manager; enter it only once")
+        self._ensure_open()
+        self._entered = True
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connections (and the credential's, if it holds any). Closing twice is harmless."""
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        try:
+            await self._transport.close()
+        finally:
+            await self._auth.close()
+
+    async def transcribe(
+        self,
+        audio: AudioInput | None = None,
+        *,
+        options: TranscriptionOptions | None = None,
+        api_version: ApiVersion | str | None = None,
+        extra_definition: Mapping[str, object] | None = None,
+        filename: str | None = None,
+    ) -> TranscriptionResult:
+        """Transcribe audio with fast transcription (or LLM speech, through ``options.enhanced_mode``).
+
+        Args:
+            audio: A path, ``bytes``/``bytearray``/``memoryview``, a binary file object (sync or
+                async, such as aiofiles'), an async iterable of bytes, or an ``http(s)`` URL that the
+                service fetches itself. Files are streamed in chunks, never read whole.
+            options: The request's ``definition``: locales, diarization, channels, phrase list...
+            api_version: Overrides the client's default for this call.
+            extra_definition: Definition fields that :class:`TranscriptionOptions` doesn't know yet;
+                nested objects are merged, so ``{"enhancedMode": {"newField": 1}}`` adds one field.
+            filename: The file name sent with the audio (defaults to the path's or file's name).
+
+        Raises:
+            InvalidAudioError: the audio is missing, unreadable, empty or too large (nothing was sent).
+            InvalidOptionsError: the options break a documented rule (nothing was sent).
+            SpeechStatusError: the service answered with an error; the subclass tells which.
+            SpeechConnectionError: no usable response arrived.
+        """
+        transport = self._ensure_open()
+        version = self._api_version if api_version is None else _check_api_version(api_version)
+        return await fast.transcribe(
+            transport,
+            self._url_for(version),
+            await self._auth.headers(),
+            audio=audio,
+            options=_NO_OPTIONS if options is None else options,
+            api_version=version,
+            limits=self._limits,
+            extra_definition=extra_definition,
+            filename=filename,
+        )
+
+    async def translate(
+        self,
+        audio: AudioInput | None = None,
+        *,
+        target_language: str,
+        prompt: Sequence[str] | None = None,
+        options: TranscriptionOptions | None = None,
+        api_version: ApiVersion | str | None = None,
+        extra_definition: Mapping[str, object] | None = None,
+        filename: str | None = None,
+    ) -> TranscriptionResult:
+        """Translate speech into ``target_language`` (such as ``"de"``) with LLM speech.
+
+        A shortcut for :meth:`transcribe` with ``EnhancedMode(task="translate", target_language=...,
+        prompt=...)``; any other settings of ``options.enhanced_mode`` are kept.
+        """
+        base = _NO_OPTIONS if options is None else options
+        mode = base.enhanced_mode or EnhancedMode()
+        mode = msgspec.structs.replace(
+            mode,
+            enabled=True,
+            task="translate",
+            target_language=target_language,
+            prompt=list(prompt) if prompt is not None else mode.prompt,
+        )
+        return await self.transcribe(
+            audio,
+            options=msgspec.structs.replace(base, enhanced_mode=mode),
+            api_version=api_version,
+            extra_definition=extra_definition,
+            filename=filename,
+        )
+
+    def _ensure_open(self) -> Transport:
+        if self._state is _State.OPENED:
+            return self._transport
+        if self._state is _State.CLOSED:
+            raise RuntimeError("this SpeechClient is closed; create a new one")
+        self._transport.open()
+        self._state = _State.OPENED
+        return self._transport
+
+    def _url_for(self, version: str) -> URL:
+        url = self._transcribe_urls.get(version)
+        if url is None:
+            url = self._transcribe_urls[version] = self._transcribe_url.with_query({"api-version": version})
+        return url
+
+    def __repr__(self) -> str:
+        return f"SpeechClient(endpoint={self.endpoint!r}, api_version={self._api_version!r}, state={self._state.value})"
+
+
+def _normalize_endpoint(endpoint: str) -> URL:
+    if not isinstance(endpoint, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"endpoint must be a str, got {type(endpoint).__name__}")
+    text = endpoint.strip()
+    if not text:
+        raise InvalidOptionsError(f"the endpoint is empty: set it (or {ENDPOINT_ENV}) to your resource endpoint")
+    hint = "such as https://eastus.api.cognitive.microsoft.com or https://<resource>.cognitiveservices.azure.com"
+    try:
+        url = URL(text)
+    except ValueError as err:
+        raise InvalidOptionsError(f"the endpoint {text!r} is not a URL {hint}") from err
+    if url.scheme not in ("https", "http") or not url.host:
+        raise InvalidOptionsError(f"the endpoint {text!r} must be an https URL {hint}")
+    if url.query_string or url.fragment:
+        raise InvalidOptionsError(f"the endpoint {text!r} must not carry a query or fragment")
+    if url.user or url.password:
+        raise InvalidOptionsError("the endpoint must not carry credentials: pass them as the credential")
+    if "speechtotext" in url.path.lower() or "sts/v1.0" in url.path.lower():
+        raise InvalidOptionsError(
+            f"the endpoint {text!r} includes an API path: pass only the resource endpoint {hint}; "
+            "the client adds the paths itself"
+        )
+    return url.with_path(url.path.rstrip("/"))
+
+
+def _check_api_version(version: ApiVersion | str) -> str:
+    value = version.value if isinstance(version, ApiVersion) else version
+    if not isinstance(value, str) or not _API_VERSION.fullmatch(value):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise InvalidOptionsError(f"api_version {version!r} is not an api-version such as {LATEST_API_VERSION.value!r}")
+    return value

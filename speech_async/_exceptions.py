@@ -1,0 +1,200 @@
+"""The exceptions raised by speech_async.
+
+Everything the client raises on purpose derives from :class:`SpeechError`::
+
+    SpeechError
+    ├── InvalidInputError (also ValueError)  bad input, found before anything is sent
+    │   ├── InvalidAudioError                the audio: missing, unreadable, empty, too large, wrong type
+    │   └── InvalidOptionsError              the transcription options or client settings
+    ├── AudioSourceError                     reading the audio failed while it was being sent
+    ├── SpeechConnectionError                no usable response arrived (DNS, refused, reset, TLS)
+    │   └── SpeechTimeoutError (also TimeoutError)
+    ├── SpeechStatusError                    the service answered with an error status
+    │   ├── BadRequestError                  400
+    │   ├── AuthenticationError              401
+    │   ├── PermissionDeniedError            403
+    │   ├── NotFoundError                    404
+    │   ├── ConflictError                    409
+    │   ├── PayloadTooLargeError             413
+    │   ├── UnsupportedMediaTypeError        415
+    │   ├── UnprocessableEntityError         422
+    │   ├── RateLimitError                   429
+    │   └── ServiceError                     500 and above
+    └── ResponseDecodeError (also ValueError) a response body that does not have the documented shape
+
+A misused client (used after ``close()``, entered twice) raises ``RuntimeError``, and an argument of
+the wrong type raises ``TypeError``. No aiohttp or msgspec exception escapes: each is wrapped, with the
+original as ``__cause__``. Messages never contain keys or tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._models._errors import ErrorDetail, InnerError
+
+__all__ = [
+    "AudioSourceError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InvalidAudioError",
+    "InvalidInputError",
+    "InvalidOptionsError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServiceError",
+    "SpeechConnectionError",
+    "SpeechError",
+    "SpeechStatusError",
+    "SpeechTimeoutError",
+    "UnprocessableEntityError",
+    "UnsupportedMediaTypeError",
+]
+
+
+class SpeechError(Exception):
+    """Root of every error speech_async raises on purpose."""
+
+
+class InvalidInputError(SpeechError, ValueError):
+    """The input cannot be sent as it is; nothing went over the network."""
+
+
+class InvalidAudioError(InvalidInputError):
+    """The audio is missing, unreadable, empty, too large or of an unsupported kind."""
+
+
+class InvalidOptionsError(InvalidInputError):
+    """The transcription options break a documented rule of the service."""
+
+
+class AudioSourceError(SpeechError):
+    """Reading the audio failed, or it changed size, while the request was being sent."""
+
+
+class SpeechConnectionError(SpeechError):
+    """No usable response arrived: the connection failed, broke, or the response was cut short."""
+
+
+class SpeechTimeoutError(SpeechConnectionError, TimeoutError):
+    """A phase of the request took longer than its configured timeout."""
+
+
+class ResponseDecodeError(SpeechError, ValueError):
+    """A response body could not be decoded into the documented shape; ``body`` keeps the raw bytes."""
+
+    def __init__(self, message: str, *, body: bytes, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.body = body
+        self.request_id = request_id
+
+
+class SpeechStatusError(SpeechError):
+    """The service answered with an error status.
+
+    ``error`` is the decoded error body when it had the service's shape (or the API gateway's
+    ``{"error": {...}}`` shape); ``body`` always keeps the raw bytes.
+    """
+
+    status_code: int
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        reason: str,
+        request_id: str | None,
+        headers: Mapping[str, str],
+        body: bytes,
+        error: ErrorDetail | None,
+    ) -> None:
+        self.status_code = status_code
+        self.reason = reason
+        self.request_id = request_id
+        self.headers = headers
+        self.body = body
+        self.error = error
+        super().__init__(self._describe())
+
+    @property
+    def code(self) -> str | None:
+        """The service's error code, such as ``InvalidArgument``."""
+        return self.error.code if self.error is not None else None
+
+    @property
+    def message(self) -> str | None:
+        """The service's error message."""
+        return self.error.message if self.error is not None else None
+
+    @property
+    def inner_error(self) -> InnerError | None:
+        """The more specific inner error, such as ``InvalidLocale``."""
+        return self.error.inner_error if self.error is not None else None
+
+    def _describe(self) -> str:
+        text = f"{self.status_code} {self.reason}"
+        if self.error is not None:
+            if self.error.code:
+                text += f" [{self.error.code}"
+                inner = self.error.inner_error
+                if inner is not None and inner.code:
+                    text += f"/{inner.code}"
+                text += "]"
+            if self.error.message:
+                text += f": {self.error.message}"
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        return text
+
+
+class BadRequestError(SpeechStatusError):
+    """400: the service rejected the request's content."""
+
+
+class AuthenticationError(SpeechStatusError):
+    """401: the key or token is missing, wrong, expired, or for another region."""
+
+
+class PermissionDeniedError(SpeechStatusError):
+    """403: the credential is valid but not allowed to do this."""
+
+
+class NotFoundError(SpeechStatusError):
+    """404: no such resource (or a wrong endpoint or API version)."""
+
+
+class ConflictError(SpeechStatusError):
+    """409: the request conflicts with the resource's state."""
+
+
+class PayloadTooLargeError(SpeechStatusError):
+    """413: the request body is larger than the service accepts."""
+
+
+class UnsupportedMediaTypeError(SpeechStatusError):
+    """415: the request's content type is not accepted."""
+
+
+class UnprocessableEntityError(SpeechStatusError):
+    """422: the request is well formed but cannot be processed."""
+
+
+class RateLimitError(SpeechStatusError):
+    """429: too many requests; ``retry_after`` is the delay the service asked for, in seconds."""
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the service asked to wait (``retry-after-ms`` or ``Retry-After``), if it said."""
+        from ._retry import parse_retry_after
+
+        return parse_retry_after(self.headers)
+
+
+class ServiceError(SpeechStatusError):
+    """500 and above: the service failed."""

@@ -1,0 +1,1 @@
+"""msgspec Structs for every request and response body, with their wire names."""

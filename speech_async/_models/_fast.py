@@ -1,0 +1,176 @@
+"""Fast transcription and LLM speech: the ``definition`` a request sends and the result it gets.
+
+Wire names are camelCase (``rename="camel"``). Request structs omit every field left unset, so the
+service sees only what the caller chose; response structs skip fields they don't know, so new service
+fields never break decoding.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import timedelta
+from typing import Literal
+
+import msgspec
+
+__all__ = [
+    "CombinedPhrase",
+    "DiarizationOptions",
+    "EnhancedMode",
+    "EnhancedModelOptions",
+    "Phrase",
+    "PhraseList",
+    "ProfanityFilterMode",
+    "TranscriptionOptions",
+    "TranscriptionResult",
+    "Word",
+]
+
+
+class ProfanityFilterMode(str, enum.Enum):
+    """How the service treats profanity in the output (the service's default is ``MASKED``)."""
+
+    NONE = "None"
+    """No filtering."""
+    REMOVED = "Removed"
+    """Profanity is dropped."""
+    TAGS = "Tags"
+    """Profanity is wrapped in tags."""
+    MASKED = "Masked"
+    """Profanity is replaced by asterisks."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _enabled() -> bool:
+    # A default_factory rather than a plain default: omit_defaults would drop a plain `True`, and the
+    # service needs `"enabled": true` on the wire (observed: without it, LLM speech is not used).
+    return True
+
+
+class DiarizationOptions(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="camel"):
+    """Speaker separation: each phrase gets a ``speaker`` number."""
+
+    enabled: bool = msgspec.field(default_factory=_enabled)
+    max_speakers: int | None = None
+    """A hint for the most speakers to tell apart, 2 to 35."""
+
+
+class PhraseList(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="camel"):
+    """Words and names to favour during recognition (api-version 2025-10-15 and later)."""
+
+    phrases: list[str]
+    biasing_weight: float | None = None
+
+
+class EnhancedModelOptions(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="camel"):
+    """Options of the MAI-Transcribe models (documented with api-version 2025-10-15; not in its OpenAPI schema)."""
+
+    timestamps: Literal["word", "segment", "none"] | None = None
+    transcribe_style: Literal["verbatim", "clean"] | None = None
+
+
+class EnhancedMode(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="camel"):
+    """LLM speech (api-version 2025-10-15 and later): transcription or translation steered by prompts."""
+
+    enabled: bool = msgspec.field(default_factory=_enabled)
+    task: Literal["transcribe", "translate"] | None = None
+    target_language: str | None = None
+    """The output language of ``task="translate"``, such as ``"de"`` or ``"ko"``."""
+    prompt: list[str] | None = None
+    """Instructions for style or terms, 4,096 characters in all at most."""
+    model: str | None = None
+    """A MAI-Transcribe model such as ``"MAI-Transcribe-2"`` (not in the OpenAPI schema; from the MAI documentation)."""
+    model_options: EnhancedModelOptions | None = None
+
+
+class TranscriptionOptions(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="camel"):
+    """The ``definition`` of a fast transcription request. Every field is optional.
+
+    Fields this struct does not know yet can be sent with ``transcribe(..., extra_definition={...})``.
+    """
+
+    locales: list[str] | None = None
+    """Candidate locales such as ``["en-US"]``; several enable language identification, none the
+    multilingual model."""
+    audio_url: str | None = None
+    """A URL the service fetches the audio from, instead of an uploaded file (2025-10-15 and later)."""
+    models: dict[str, str] | None = None
+    """Custom model URIs by locale."""
+    profanity_filter_mode: ProfanityFilterMode | None = None
+    diarization: DiarizationOptions | None = None
+    channels: list[int] | None = None
+    """Zero-based channels to transcribe separately: ``[0]``, ``[1]`` or ``[0, 1]``."""
+    phrase_list: PhraseList | None = None
+    enhanced_mode: EnhancedMode | None = None
+
+
+class Word(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
+    """One recognized word, with its timing from the start of the audio."""
+
+    text: str
+    offset_milliseconds: int
+    duration_milliseconds: int
+
+    @property
+    def offset(self) -> timedelta:
+        """When the word starts."""
+        return timedelta(milliseconds=self.offset_milliseconds)
+
+    @property
+    def duration(self) -> timedelta:
+        """How long the word lasts."""
+        return timedelta(milliseconds=self.duration_milliseconds)
+
+
+class Phrase(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
+    """A recognized phrase in display form (punctuation and capitals)."""
+
+    offset_milliseconds: int
+    duration_milliseconds: int
+    text: str
+    confidence: float
+    """0 to 1; always 0 for LLM speech."""
+    channel: int | None = None
+    """Present when channels were separated or speakers diarized."""
+    speaker: int | None = None
+    """Present when diarization is on."""
+    words: list[Word] = msgspec.field(default_factory=list[Word])
+    locale: str | None = None
+
+    @property
+    def offset(self) -> timedelta:
+        """When the phrase starts."""
+        return timedelta(milliseconds=self.offset_milliseconds)
+
+    @property
+    def duration(self) -> timedelta:
+        """How long the phrase lasts."""
+        return timedelta(milliseconds=self.duration_milliseconds)
+
+
+class CombinedPhrase(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
+    """The full text of one channel (or of the whole audio when channels were merged)."""
+
+    text: str
+    channel: int | None = None
+
+
+class TranscriptionResult(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
+    """What fast transcription returns."""
+
+    duration_milliseconds: int
+    """Length of the whole audio."""
+    combined_phrases: list[CombinedPhrase]
+    phrases: list[Phrase]
+
+    @property
+    def duration(self) -> timedelta:
+        """Length of the whole audio."""
+        return timedelta(milliseconds=self.duration_milliseconds)
+
+    @property
+    def text(self) -> str:
+        """The whole transcript: the combined text of each channel, one line per channel."""
+        return "\n".join(combined.text for combined in self.combined_phrases)

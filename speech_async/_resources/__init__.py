@@ -1,0 +1,1 @@
+"""One module per REST area; each borrows the client's transport."""

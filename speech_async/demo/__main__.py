@@ -1,0 +1,5 @@
+import sys
+
+from speech_async.demo import main
+
+sys.exit(main())

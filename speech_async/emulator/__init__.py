@@ -1,0 +1,64 @@
+"""A local emulator of the Azure AI Speech fast-transcription API (what Azurite is to Storage).
+
+An aiohttp server on loopback that answers ``POST /speechtotext/transcriptions:transcribe`` like
+the real service: same paths, query parameters, headers, status codes, error bodies, limits and JSON
+shapes. Recognition is real (faster-whisper, with the ``asr`` extra) or scripted (transcripts
+registered per audio content). Behaviour the public sources leave open is marked "unverified" in
+the code.
+
+Run it in your event loop (:class:`Emulator`), in a thread for synchronous code
+(:func:`serve_in_thread`), under your own runner (:func:`create_app`), from the command line
+(``speech-async emulator`` or ``python -m speech_async.emulator``), or in pytest
+(:mod:`speech_async.emulator.pytest_plugin`).
+"""
+
+from ._app import create_app
+from ._cli import main
+from ._config import EmulatorConfig
+from ._recognizer import (
+    Recognition,
+    RecognitionRequest,
+    RecognizedPhrase,
+    RecognizedWord,
+    Recognizer,
+    RecognizerAudioError,
+    RecognizerLimitation,
+)
+from ._recording import RecordedPart, RecordedRequest
+from ._scripted import ScriptedPhrase, ScriptedRecognizer, ScriptedTranscript, ScriptedWord
+from ._server import Emulator, serve_in_thread
+from ._whisper import WhisperRecognizer
+
+__all__ = (
+    "Emulator",
+    "EmulatorConfig",
+    "Recognition",
+    "RecognitionRequest",
+    "RecognizedPhrase",
+    "RecognizedWord",
+    "Recognizer",
+    "RecognizerAudioError",
+    "RecognizerLimitation",
+    "RecordedPart",
+    "RecordedRequest",
+    "ScriptedPhrase",
+    "ScriptedRecognizer",
+    "ScriptedTranscript",
+    "ScriptedWord",
+    "WhisperRecognizer",
+    "create_app",
+    "main",
+    "serve_in_thread",
+)
+
+
+def _adopt_public_names() -> None:
+    # Public objects report this package as their module (reprs, docs), not the private modules.
+    for name in __all__:
+        obj = globals()[name]
+        if getattr(obj, "__module__", "").startswith(__name__ + "._"):
+            obj.__module__ = __name__
+
+
+_adopt_public_names()
+del _adopt_public_names

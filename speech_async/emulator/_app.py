@@ -1,0 +1,424 @@
+"""The aiohttp application: routes, the service middleware, and the admin API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+import aiohttp
+import anyio.to_thread
+from aiohttp import web
+
+from ._auth import authenticate, credential_kind
+from ._config import SUPPORTED_API_VERSIONS, EmulatorConfig
+from ._definition import decode_definition, parse_definition
+from ._errors import (
+    RESOURCE_NOT_FOUND_MESSAGE,
+    GatewayError,
+    ServiceError,
+    emulator_error,
+    invalid_argument,
+    invalid_request,
+)
+from ._fetch import FETCH_TIMEOUT, fetch_audio
+from ._locales import SUBMIT_LOCALES, TRANSCRIBE_LOCALES
+from ._multipart import read_form
+from ._recognizer import (
+    RecognitionRequest,
+    Recognizer,
+    RecognizerAudioError,
+    RecognizerLimitation,
+)
+from ._recording import RecordedPart, RecordedRequest, encode_requests, redact_headers, redact_query
+from ._scripted import ScriptedRecognizer, decode_transcript, is_sha256_hex
+from ._shaping import billing_usage, shape
+from ._sniff import sniff_file
+from ._spool import SpoolSet
+from ._whisper import WhisperRecognizer
+from ._wire import LocalesBody, encode
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+
+    from ._definition import Definition
+    from ._recording import AuthKind
+    from ._sniff import AudioInfo
+    from ._spool import SpooledAudio
+
+    _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+__all__ = ("ADMIN_PREFIX", "EmulatorState", "create_app", "emulator_state")
+
+ADMIN_PREFIX: Final = "/_emulator/"
+TRANSCRIBE_PATH: Final = "/speechtotext/transcriptions:transcribe"
+LOCALES_PATH: Final = "/speechtotext/transcriptions/locales"
+_ADMIN_MAX_BODY: Final = 64 * 1024 * 1024
+_STRICT_TRANSPORT_SECURITY: Final = "max-age=31536000; includeSubDomains; preload"
+# How long the rest of an upload is read (and dropped) after an early answer; aiohttp's lingering default.
+_DRAIN_SECONDS: Final = 10.0
+
+_log = logging.getLogger("speech_async.emulator")
+
+
+class EmulatorState:
+    """Everything one application instance shares between requests."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.scripted = ScriptedRecognizer()
+        recognizer = config.recognizer
+        self.recognizer: Recognizer
+        if isinstance(recognizer, str):
+            scripted = recognizer == "scripted"
+            self.recognizer = self.scripted if scripted else WhisperRecognizer()
+        else:
+            self.recognizer = recognizer
+        self.requests: list[RecordedRequest] = []
+        # Replaceable so that token authentication can slot in without touching the handlers.
+        self.authenticate: Callable[[Mapping[str, str], EmulatorConfig], None] = authenticate
+        self._session: aiohttp.ClientSession | None = None
+
+    def http_session(self) -> aiohttp.ClientSession:
+        """The client session used to download ``audioUrl`` (created on first use)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=FETCH_TIMEOUT, trust_env=False)
+        return self._session
+
+    async def aclose(self) -> None:
+        """Release the client session."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+_STATE: Final = web.AppKey("speech_async_emulator_state", EmulatorState)
+
+
+def emulator_state(app: web.Application) -> EmulatorState:
+    """The state of an application made by :func:`create_app`."""
+    return app[_STATE]
+
+
+@dataclass
+class _Exchange:
+    request_id: str
+    auth: AuthKind
+    parts: list[RecordedPart] = field(default_factory=list[RecordedPart])
+    definition: dict[str, object] | None = None
+
+
+_EXCHANGE: Final = web.RequestKey("speech_async_emulator_exchange", _Exchange)
+
+
+def _json_response(
+    status: int,
+    body: bytes,
+    *,
+    headers: Mapping[str, str] | None = None,
+    close_connection: bool = False,
+) -> web.Response:
+    response = web.Response(status=status, body=body, content_type="application/json", charset="utf-8", headers=headers)
+    # The real service streams its JSON answers (Transfer-Encoding: chunked), errors included.
+    response.enable_chunked_encoding()
+    if close_connection:
+        response.force_close()
+    return response
+
+
+def _service_error_response(error: ServiceError) -> web.Response:
+    return _json_response(error.status, error.body(), close_connection=error.close_connection)
+
+
+def _gateway_error_response(error: GatewayError) -> web.Response:
+    # unverified: the gateway's content type and framing (a fixed Content-Length is assumed).
+    return web.Response(status=error.status, body=error.body(), content_type="application/json")
+
+
+def _record(request: web.Request, exchange: _Exchange, status: int) -> RecordedRequest:
+    raw_headers = ((name.decode("latin-1"), value.decode("latin-1")) for name, value in request.raw_headers)
+    transfer_encoding = request.headers.get("Transfer-Encoding", "")
+    return RecordedRequest(
+        method=request.method,
+        path=request.path,
+        query=redact_query(request.query.items()),
+        headers=redact_headers(raw_headers),
+        auth=exchange.auth,
+        content_type=request.headers.get("Content-Type"),
+        chunked="chunked" in transfer_encoding.lower(),
+        content_length=request.content_length,
+        body_bytes=request.content.total_bytes,
+        parts=tuple(exchange.parts),
+        definition=exchange.definition,
+        status=status,
+        request_id=exchange.request_id,
+    )
+
+
+async def _answer(request: web.Request, handler: _Handler, state: EmulatorState) -> web.StreamResponse:
+    try:
+        # Authentication comes first: before the api-version, before reading any body.
+        state.authenticate(request.headers, state.config)
+        return await handler(request)
+    except ServiceError as exc:
+        return _service_error_response(exc)
+    except GatewayError as exc:
+        return _gateway_error_response(exc)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        return _gateway_error_response(GatewayError(404, RESOURCE_NOT_FOUND_MESSAGE))
+    except web.HTTPException as exc:
+        return _service_error_response(ServiceError(exc.status, "InvalidRequest", exc.reason))
+    except (asyncio.CancelledError, ConnectionError):
+        raise
+    except Exception:
+        _log.exception("speech_async emulator: unexpected error in %s", request.path)
+        return _service_error_response(ServiceError(500, "InternalServerError", "An unexpected error occurred."))
+
+
+async def _discard_body(request: web.Request) -> None:
+    while await request.content.readany():
+        pass
+
+
+async def _send_then_drain(request: web.Request, response: web.StreamResponse) -> None:
+    """Send an early answer now, then read and drop the rest of the upload.
+
+    The client sees the answer while it is still uploading, and a client that reads only after
+    sending everything can finish sending instead of hitting a reset connection. aiohttp's own
+    lingering close would do the draining too, but it does not notice a client that hangs up,
+    and would then hold the server's shutdown for its whole timeout.
+    """
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(_discard_body(request), _DRAIN_SECONDS)
+
+
+@web.middleware
+async def _service_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    if request.path.startswith(ADMIN_PREFIX):
+        return await handler(request)
+    state = request.app[_STATE]
+    exchange = _Exchange(request_id=str(uuid.uuid4()), auth=credential_kind(request.headers))
+    request[_EXCHANGE] = exchange
+    try:
+        response = await _answer(request, handler, state)
+    except ConnectionError:
+        # The client went away mid-request: nobody to answer, nothing worth an error log.
+        state.requests.append(_record(request, exchange, 0))
+        return web.Response(status=400)
+    except BaseException:
+        state.requests.append(_record(request, exchange, 0))
+        raise
+    state.requests.append(_record(request, exchange, response.status))
+    if not request.content.is_eof():
+        await _send_then_drain(request, response)
+    return response
+
+
+async def _add_service_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    exchange = request.get(_EXCHANGE)
+    if not isinstance(exchange, _Exchange) or not isinstance(request, web.Request):
+        return
+    response.headers["apim-request-id"] = exchange.request_id
+    response.headers["Strict-Transport-Security"] = _STRICT_TRANSPORT_SECURITY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["x-ms-region"] = request.app[_STATE].config.region
+
+
+def _api_version(request: web.Request) -> str:
+    version = request.query.get("api-version")
+    if version in SUPPORTED_API_VERSIONS:
+        return version
+    supported = ", ".join(SUPPORTED_API_VERSIONS)
+    # unverified: status and codes for a missing or unsupported api-version.
+    if version is None:
+        message = f"The api-version query parameter is required. Supported versions: {supported}."
+    else:
+        message = f"The api-version '{version}' is not supported. Supported versions: {supported}."
+    raise invalid_request("InvalidParameterValue", message)
+
+
+def _require_multipart(request: web.Request) -> None:
+    if request.content_type != "multipart/form-data":
+        sent = request.headers.get("Content-Type", "")
+        # unverified: the service's answer to a body that is not multipart/form-data.
+        raise ServiceError(
+            415,
+            "UnsupportedMediaType",
+            f"The content type '{sent}' is not supported. Use multipart/form-data.",
+        )
+
+
+def _no_audio() -> ServiceError:
+    # unverified: the codes when neither an audio part nor definition.audioUrl is given.
+    return invalid_request("EmptyRequest", "No audio was provided: send an audio part or audioUrl.")
+
+
+def _check_length(duration_ms: int | None, config: EmulatorConfig) -> None:
+    if duration_ms is not None and duration_ms > config.max_audio_seconds * 1000:
+        raise invalid_argument(
+            "AudioLengthLimitExceeded",
+            f"The audio is longer than the maximum of {config.max_audio_seconds:g} seconds.",
+        )
+
+
+async def _resolve_audio(
+    state: EmulatorState,
+    audio: SpooledAudio | None,
+    definition: Definition,
+    spools: SpoolSet,
+) -> SpooledAudio:
+    # The audio part wins over audioUrl (documented).
+    if audio is None and definition.audio_url is not None:
+        audio = await fetch_audio(
+            state.http_session(),
+            definition.audio_url,
+            spools=spools,
+            max_bytes=state.config.max_audio_bytes,
+        )
+    if audio is None:
+        raise _no_audio()
+    if audio.size == 0:
+        raise invalid_argument("EmptyAudioFile", "The audio file is empty.")
+    return audio
+
+
+async def _inspect(audio: SpooledAudio, config: EmulatorConfig) -> AudioInfo:
+    info = await anyio.to_thread.run_sync(sniff_file, audio.path)
+    if info is None:
+        raise invalid_argument(
+            "InvalidAudioFormat",
+            "The audio format is not supported. Supported formats are WAV, MP3, OPUS/OGG, FLAC, WMA, "
+            "AAC, ALAW and MULAW in WAV, AMR, WebM and SPEEX.",
+        )
+    _check_length(info.duration_ms, config)
+    return info
+
+
+def _recognition_request(audio: SpooledAudio, info: AudioInfo, definition: Definition) -> RecognitionRequest:
+    return RecognitionRequest(
+        audio_path=audio.path,
+        audio_sha256=audio.sha256,
+        audio_format=info.format,
+        audio_size=audio.size,
+        audio_channels=info.channels,
+        audio_duration_ms=info.duration_ms,
+        locales=definition.locales,
+        diarization=definition.diarization,
+        max_speakers=definition.max_speakers,
+        channels=definition.channels,
+        task=definition.task,
+        target_language=definition.target_language,
+        prompts=definition.prompts,
+        phrases=definition.phrases,
+        profanity_filter_mode=definition.profanity_filter_mode,
+    )
+
+
+async def _transcribe(request: web.Request) -> web.StreamResponse:
+    state = request.app[_STATE]
+    config = state.config
+    exchange = request[_EXCHANGE]
+    api_version = _api_version(request)
+    _require_multipart(request)
+    spools = SpoolSet()
+    try:
+        form = await read_form(request, spools=spools, max_audio_bytes=config.max_audio_bytes, recorded=exchange.parts)
+        if form.definition is None:
+            # unverified: the codes for a request without the definition part.
+            raise invalid_request("EmptyRequest", "The definition part is required.")
+        document = decode_definition(form.definition)
+        exchange.definition = document
+        definition = parse_definition(
+            document, api_version=api_version, config=config, has_audio=form.audio is not None
+        )
+        audio = await _resolve_audio(state, form.audio, definition, spools)
+        info = await _inspect(audio, config)
+        try:
+            recognition = await state.recognizer.recognize(_recognition_request(audio, info, definition))
+        except RecognizerLimitation as exc:
+            raise emulator_error(exc.code, str(exc)) from None
+        except RecognizerAudioError as exc:
+            raise invalid_argument("InvalidAudioFormat", f"The audio is not valid: {exc}") from None
+        _check_length(recognition.duration_ms, config)
+        body = encode(shape(recognition, definition, info.channels))
+        headers = {"CSP-Billing-Usage": billing_usage(definition, recognition.duration_ms)}
+        return _json_response(200, body, headers=headers)
+    finally:
+        await spools.aclose()
+
+
+async def _locales(request: web.Request) -> web.StreamResponse:
+    _api_version(request)
+    body = LocalesBody(transcribe=list(TRANSCRIBE_LOCALES), submit=list(SUBMIT_LOCALES))
+    return _json_response(200, encode(body))
+
+
+def _admin_error(status: int, message: str) -> web.Response:
+    body = ServiceError(status, "InvalidRequest", f"speech_async emulator admin API: {message}")
+    return web.Response(status=status, body=body.body(), content_type="application/json")
+
+
+async def _admin_put_scripted(request: web.Request) -> web.StreamResponse:
+    digest = request.match_info["sha256"]
+    if not is_sha256_hex(digest):
+        return _admin_error(400, f"'{digest}' is not a hex SHA-256 digest")
+    try:
+        transcript = decode_transcript(await request.read())
+    except (ValueError, TypeError) as exc:
+        return _admin_error(400, f"invalid scripted transcript: {exc}")
+    request.app[_STATE].scripted.register_digest(digest, transcript)
+    return web.Response(status=204)
+
+
+async def _admin_clear_scripted(request: web.Request) -> web.StreamResponse:
+    request.app[_STATE].scripted.clear()
+    return web.Response(status=204)
+
+
+async def _admin_get_requests(request: web.Request) -> web.StreamResponse:
+    body = encode_requests(request.app[_STATE].requests)
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
+async def _admin_clear_requests(request: web.Request) -> web.StreamResponse:
+    request.app[_STATE].requests.clear()
+    return web.Response(status=204)
+
+
+async def _on_startup(app: web.Application) -> None:
+    recognizer = app[_STATE].recognizer
+    if isinstance(recognizer, WhisperRecognizer):
+        await recognizer.check_installed()
+
+
+async def _on_cleanup(app: web.Application) -> None:
+    await app[_STATE].aclose()
+
+
+def create_app(config: EmulatorConfig | None = None) -> web.Application:
+    """A new emulator application, for running under your own ``aiohttp`` runner.
+
+    Routes: ``POST /speechtotext/transcriptions:transcribe``, ``GET
+    /speechtotext/transcriptions/locales``, and the admin API under ``/_emulator/`` (no key
+    needed): ``PUT /_emulator/scripted/{sha256}``, ``DELETE /_emulator/scripted``, ``GET`` and
+    ``DELETE /_emulator/requests``.
+    """
+    state = EmulatorState(config or EmulatorConfig())
+    app = web.Application(middlewares=[_service_middleware], client_max_size=_ADMIN_MAX_BODY)
+    app[_STATE] = state
+    app.router.add_post(TRANSCRIBE_PATH, _transcribe)
+    app.router.add_get(LOCALES_PATH, _locales, allow_head=False)
+    app.router.add_put(ADMIN_PREFIX + "scripted/{sha256}", _admin_put_scripted)
+    app.router.add_delete(ADMIN_PREFIX + "scripted", _admin_clear_scripted)
+    app.router.add_get(ADMIN_PREFIX + "requests", _admin_get_requests, allow_head=False)
+    app.router.add_delete(ADMIN_PREFIX + "requests", _admin_clear_requests)
+    app.on_startup.append(_on_startup)
+    app.on_cleanup.append(_on_cleanup)
+    app.on_response_prepare.append(_add_service_headers)
+    return app

@@ -1,0 +1,76 @@
+"""Configuration of the emulator and the protocol constants it enforces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal
+
+if TYPE_CHECKING:
+    from ._recognizer import Recognizer
+
+__all__ = (
+    "API_VERSION_2024_11_15",
+    "API_VERSION_2025_10_15",
+    "DEFAULT_MAX_AUDIO_BYTES",
+    "DEFAULT_MAX_AUDIO_SECONDS",
+    "DEFAULT_MAX_PHRASES",
+    "DEFAULT_MAX_PROMPT_CHARS",
+    "DEFAULT_REGION",
+    "SUPPORTED_API_VERSIONS",
+    "EmulatorConfig",
+)
+
+API_VERSION_2024_11_15: Final = "2024-11-15"
+API_VERSION_2025_10_15: Final = "2025-10-15"
+SUPPORTED_API_VERSIONS: Final = (API_VERSION_2024_11_15, API_VERSION_2025_10_15)
+
+# The LLM-speech page (seed) says "less than 2 hours long and less than 300 MB"; the OpenAPI text says
+# 250 MB and newer docs 500 MB / 5 h, hence configurable.
+DEFAULT_MAX_AUDIO_BYTES: Final = 300 * 1024 * 1024
+DEFAULT_MAX_AUDIO_SECONDS: Final = 2 * 60 * 60.0
+DEFAULT_MAX_PROMPT_CHARS: Final = 4096
+DEFAULT_MAX_PHRASES: Final = 500
+DEFAULT_REGION: Final = "East US"
+
+_RECOGNIZER_NAMES: Final = ("whisper", "scripted")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmulatorConfig:
+    """How an emulator instance behaves.
+
+    Attributes:
+        key: The accepted ``Ocp-Apim-Subscription-Key`` value. ``None`` accepts any non-empty key.
+        recognizer: ``"whisper"`` (real recognition with faster-whisper, needs the ``asr`` extra),
+            ``"scripted"`` (transcripts registered per audio content, see
+            :class:`ScriptedRecognizer`), or any object implementing :class:`Recognizer`.
+        max_audio_bytes: Audio larger than this is refused with HTTP 413 while it streams in.
+        max_audio_seconds: Longer audio is refused with HTTP 400 ``AudioLengthLimitExceeded``.
+        max_prompt_chars: Limit on the total length of ``enhancedMode.prompt``.
+        max_phrases: Limit on the number of ``phraseList.phrases``. The docs only advise 500; whether the
+            service enforces it is unverified.
+        region: Value of the ``x-ms-region`` response header.
+    """
+
+    key: str | None = None
+    recognizer: Literal["whisper", "scripted"] | Recognizer = "whisper"
+    max_audio_bytes: int = DEFAULT_MAX_AUDIO_BYTES
+    max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS
+    max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS
+    max_phrases: int = DEFAULT_MAX_PHRASES
+    region: str = DEFAULT_REGION
+
+    def __post_init__(self) -> None:
+        if self.key is not None and not self.key:
+            raise ValueError("key must be a non-empty string, or None to accept any key")
+        if isinstance(self.recognizer, str):
+            if self.recognizer not in _RECOGNIZER_NAMES:
+                raise ValueError(f"recognizer must be 'whisper', 'scripted' or a Recognizer, not {self.recognizer!r}")
+        elif not callable(getattr(self.recognizer, "recognize", None)):
+            raise TypeError("recognizer objects must have an async recognize(request) method")
+        if self.max_audio_bytes <= 0:
+            raise ValueError("max_audio_bytes must be positive")
+        if self.max_audio_seconds <= 0:
+            raise ValueError("max_audio_seconds must be positive")
+        if self.max_prompt_chars < 0 or self.max_phrases < 0:
+            raise ValueError("max_prompt_chars and max_phrases must not be negative")
