@@ -106,29 +106,32 @@ class TranscriptionOptions(msgspec.Struct, kw_only=True, frozen=True, omit_defau
     enhanced_mode: EnhancedMode | None = None
 
 
-class Word(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
-    """One recognized word, with its timing from the start of the audio."""
+class _Timed(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
+    """Timing from the start of the audio, in the wire's milliseconds and as ``timedelta``."""
 
-    text: str
     offset_milliseconds: int
     duration_milliseconds: int
 
     @property
     def offset(self) -> timedelta:
-        """When the word starts."""
+        """When it starts, from the start of the audio."""
         return timedelta(milliseconds=self.offset_milliseconds)
 
     @property
     def duration(self) -> timedelta:
-        """How long the word lasts."""
+        """How long it lasts."""
         return timedelta(milliseconds=self.duration_milliseconds)
 
 
-class Phrase(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
-    """A recognized phrase in display form (punctuation and capitals)."""
+class Word(_Timed, kw_only=True, frozen=True, rename="camel", gc=False):
+    """One recognized word, with its timing from the start of the audio."""
 
-    offset_milliseconds: int
-    duration_milliseconds: int
+    text: str
+
+
+class Phrase(_Timed, kw_only=True, frozen=True, rename="camel", gc=False):
+    """A recognized phrase in display form (punctuation and capitals), with its words."""
+
     text: str
     confidence: float
     """0 to 1; always 0 for LLM speech."""
@@ -138,16 +141,6 @@ class Phrase(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False
     """Present when diarization is on."""
     words: list[Word] = msgspec.field(default_factory=list[Word])
     locale: str | None = None
-
-    @property
-    def offset(self) -> timedelta:
-        """When the phrase starts."""
-        return timedelta(milliseconds=self.offset_milliseconds)
-
-    @property
-    def duration(self) -> timedelta:
-        """How long the phrase lasts."""
-        return timedelta(milliseconds=self.duration_milliseconds)
 
 
 class CombinedPhrase(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
