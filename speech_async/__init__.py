@@ -5,9 +5,10 @@ the public subpackage :mod:`speech_async.emulator`.
 """
 
 from ._client import SpeechClient
-from ._config import LATEST_API_VERSION, ApiVersion, Limits, Timeouts
+from ._config import LATEST_API_VERSION, ApiVersion, Limits, RetryPolicy, Timeouts
 from ._credentials import KeyCredential
 from ._exceptions import (
+    AudioNotReplayableError,
     AudioSourceError,
     AuthenticationError,
     BadRequestError,
@@ -45,6 +46,7 @@ from ._version import __version__
 
 __all__ = [
     "ApiVersion",
+    "AudioNotReplayableError",
     "AudioSourceError",
     "AuthenticationError",
     "BadRequestError",
@@ -69,6 +71,7 @@ __all__ = [
     "ProfanityFilterMode",
     "RateLimitError",
     "ResponseDecodeError",
+    "RetryPolicy",
     "ServiceError",
     "SpeechClient",
     "SpeechConnectionError",

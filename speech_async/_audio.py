@@ -3,25 +3,32 @@
 Each source can start a fresh pass over its audio with :meth:`AudioSource.chunks`, so a request body can
 be rebuilt for every attempt. Files are read through aiofiles (or a worker thread for caller-owned
 file objects) in fixed-size chunks, and bytes are sliced with memoryviews: the whole audio is never
-copied into memory.
+copied into memory. Before anything is sent, :func:`open_audio` checks what can be known locally: that
+the audio exists, is not empty, is not too large or too long, and looks like audio.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import io
 import os
 import stat
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+import tempfile
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol, TypeAlias, cast
 
 import aiofiles
+import aiofiles.os
 import anyio.to_thread
 
 from ._exceptions import AudioSourceError, InvalidAudioError
+from ._formats import HEAD_BYTES, describe_head, format_for_extension, sniff
 
 if TYPE_CHECKING:
     from aiofiles.threadpool.binary import AsyncBufferedReader
+
+    from ._config import Limits
 
 __all__ = ["CHUNK_SIZE", "AsyncReadable", "AudioInput", "AudioSource", "open_audio"]
 
@@ -50,30 +57,36 @@ class AudioSource:
     """Bytes the audio has, when known before reading it (then the request gets a Content-Length)."""
     filename: str
     """The file name sent with the audio part."""
-    replayable: bool
-    """Whether a second pass yields the same bytes (a one-shot iterator cannot)."""
 
-    def __init__(self, *, size: int | None, filename: str, replayable: bool) -> None:
+    def __init__(self, *, size: int | None, filename: str) -> None:
         self.size = size
         self.filename = filename
-        self.replayable = replayable
         self.max_bytes: int | None = None
         self._passes = 0
 
+    @property
+    def replayable(self) -> bool:
+        """Whether another pass would yield the same bytes from the start."""
+        return True
+
     def chunks(self) -> AsyncIterator[bytes | memoryview]:
         """Start a pass over the audio from its beginning."""
-        if self._passes and not self.replayable:
+        if not self.replayable:
             raise AudioSourceError(
-                f"the audio {self.filename!r} comes from a one-shot iterator that was already read; "
+                f"the audio {self.filename!r} comes from a one-shot stream that was already read; "
                 "pass a path, bytes or a seekable file to allow the request to be sent again"
             )
         self._passes += 1
-        return self._checked(self._read(first=self._passes == 1))
+        return self._checked(self._read())
+
+    async def head(self) -> bytes | None:
+        """The first bytes of the audio (up to 64 KiB), without using up a pass; ``None`` if unknowable."""
+        return None
 
     async def aclose(self) -> None:
         """Release what the source opened itself (never a file object the caller passed)."""
 
-    def _read(self, *, first: bool) -> AsyncIterator[bytes | memoryview]:
+    def _read(self) -> AsyncIterator[bytes | memoryview]:
         raise NotImplementedError
 
     async def _checked(self, chunks: AsyncIterator[bytes | memoryview]) -> AsyncIterator[bytes | memoryview]:
@@ -82,15 +95,18 @@ class AudioSource:
         sent = 0
         expected = self.size
         limit = self.max_bytes
-        async for chunk in chunks:
-            sent += len(chunk)
-            if expected is not None and sent > expected:
-                raise AudioSourceError(
-                    f"the audio {self.filename!r} grew while it was being sent (expected {expected} bytes)"
-                )
-            if limit is not None and sent > limit:
-                raise InvalidAudioError(_too_large(self.filename, f"more than {_mb(limit)}", limit))
-            yield chunk
+        try:
+            async for chunk in chunks:
+                sent += len(chunk)
+                if expected is not None and sent > expected:
+                    raise AudioSourceError(
+                        f"the audio {self.filename!r} grew while it was being sent (expected {expected} bytes)"
+                    )
+                if limit is not None and sent > limit:
+                    raise InvalidAudioError(_too_large(self.filename, f"more than {_mb(limit)}", limit))
+                yield chunk
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
         if expected is not None and sent != expected:
             raise AudioSourceError(
                 f"the audio {self.filename!r} shrank while it was being sent: {sent} of {expected} bytes"
@@ -99,14 +115,17 @@ class AudioSource:
 
 class _BytesSource(AudioSource):
     def __init__(self, data: memoryview, filename: str, release: Callable[[], None] | None = None) -> None:
-        super().__init__(size=data.nbytes, filename=filename, replayable=True)
+        super().__init__(size=data.nbytes, filename=filename)
         self._data = data
         self._release = release
 
-    async def _read(self, *, first: bool) -> AsyncIterator[bytes | memoryview]:
+    async def _read(self) -> AsyncIterator[bytes | memoryview]:
         data = self._data
         for start in range(0, len(data), CHUNK_SIZE):
             yield data[start : start + CHUNK_SIZE]
+
+    async def head(self) -> bytes | None:
+        return self._data[:HEAD_BYTES].tobytes()
 
     async def aclose(self) -> None:
         if self._release is not None:
@@ -115,113 +134,206 @@ class _BytesSource(AudioSource):
 
 
 class _PathSource(AudioSource):
-    def __init__(self, handle: AsyncBufferedReader, size: int | None, filename: str) -> None:
-        super().__init__(size=size, filename=filename, replayable=size is not None)
+    def __init__(self, handle: AsyncBufferedReader, size: int, filename: str, *, delete: str | None = None) -> None:
+        super().__init__(size=size, filename=filename)
         self._handle = handle
+        self._delete = delete
 
-    async def _read(self, *, first: bool) -> AsyncIterator[bytes | memoryview]:
+    async def _read(self) -> AsyncIterator[bytes | memoryview]:
         handle = self._handle
         try:
-            if not first:
-                await handle.seek(0)
+            await handle.seek(0)
             while chunk := await handle.read(CHUNK_SIZE):
                 yield chunk
         except OSError as err:
             raise AudioSourceError(f"reading {self.filename!r} failed: {err.strerror or err}") from err
 
+    async def head(self) -> bytes | None:
+        try:
+            await self._handle.seek(0)
+            return await self._handle.read(HEAD_BYTES)
+        except OSError as err:
+            raise InvalidAudioError(f"the audio file {self.filename!r} cannot be read: {err.strerror or err}") from err
+
     async def aclose(self) -> None:
-        await self._handle.close()
+        try:
+            await self._handle.close()
+        finally:
+            if self._delete is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    await aiofiles.os.remove(self._delete)
+                self._delete = None
 
 
 class _SyncFileSource(AudioSource):
-    def __init__(self, file: IO[bytes], start: int | None, size: int | None, filename: str) -> None:
-        super().__init__(size=size, filename=filename, replayable=start is not None)
+    """A caller's file object; read in a worker thread, rewound to where it stood for every pass."""
+
+    def __init__(self, file: IO[bytes], start: int, size: int, filename: str) -> None:
+        super().__init__(size=size, filename=filename)
         self._file = file
         self._start = start
 
-    async def _read(self, *, first: bool) -> AsyncIterator[bytes | memoryview]:
+    async def _read(self) -> AsyncIterator[bytes | memoryview]:
         file = self._file
         try:
-            if not first and self._start is not None:
-                await anyio.to_thread.run_sync(file.seek, self._start)
+            await anyio.to_thread.run_sync(file.seek, self._start)
             while chunk := await anyio.to_thread.run_sync(file.read, CHUNK_SIZE):
                 yield _require_bytes(chunk, self.filename)
         except (OSError, ValueError) as err:
             raise AudioSourceError(f"reading the file object {self.filename!r} failed: {err}") from err
 
+    async def head(self) -> bytes | None:
+        def peek() -> bytes:
+            self._file.seek(self._start)
+            data = self._file.read(HEAD_BYTES)
+            self._file.seek(self._start)
+            return data
+
+        try:
+            return _as_bytes(await anyio.to_thread.run_sync(peek), self.filename)
+        except (OSError, ValueError) as err:
+            raise InvalidAudioError(f"the audio file object {self.filename!r} cannot be read: {err}") from err
+
 
 class _AsyncFileSource(AudioSource):
-    def __init__(self, file: AsyncReadable, start: int | None, size: int | None, filename: str) -> None:
-        super().__init__(size=size, filename=filename, replayable=start is not None)
+    """A caller's async file object (aiofiles, anyio), rewound to where it stood for every pass."""
+
+    def __init__(self, file: Any, start: int, size: int, filename: str) -> None:
+        super().__init__(size=size, filename=filename)
         self._file = file
         self._start = start
 
-    async def _read(self, *, first: bool) -> AsyncIterator[bytes | memoryview]:
-        file: Any = self._file
+    async def _read(self) -> AsyncIterator[bytes | memoryview]:
+        file = self._file
         try:
-            if not first and self._start is not None:
-                await file.seek(self._start)
-            while chunk := await self._file.read(CHUNK_SIZE):
+            await file.seek(self._start)
+            while chunk := await file.read(CHUNK_SIZE):
                 yield _require_bytes(chunk, self.filename)
         except (OSError, ValueError) as err:
             raise AudioSourceError(f"reading the file object {self.filename!r} failed: {err}") from err
 
+    async def head(self) -> bytes | None:
+        try:
+            await self._file.seek(self._start)
+            data = await self._file.read(HEAD_BYTES)
+            await self._file.seek(self._start)
+        except (OSError, ValueError) as err:
+            raise InvalidAudioError(f"the audio file object {self.filename!r} cannot be read: {err}") from err
+        return _as_bytes(data, self.filename)
 
-class _IterableSource(AudioSource):
-    def __init__(self, first_chunk: bytes | memoryview, rest: AsyncIterator[bytes], filename: str) -> None:
-        super().__init__(size=None, filename=filename, replayable=False)
+
+class _StreamSource(AudioSource):
+    """A one-shot stream (an async iterable, or a file object that cannot seek).
+
+    Its first chunk is pulled before sending, to catch an empty stream and to sniff the format. Until
+    the stream is read past that chunk, a pass can start again from it; after that, never.
+    """
+
+    def __init__(
+        self,
+        first_chunk: bytes,
+        rest: AsyncIterator[bytes],
+        filename: str,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(size=None, filename=filename)
         self._first_chunk = first_chunk
         self._rest = rest
+        self._on_close = on_close
+        self._advanced = False
 
-    async def _read(self, *, first: bool) -> AsyncIterator[bytes | memoryview]:
+    @property
+    def replayable(self) -> bool:
+        return not self._advanced
+
+    async def _read(self) -> AsyncIterator[bytes | memoryview]:
         yield self._first_chunk
+        self._advanced = True
         async for chunk in self._rest:
             if chunk:
                 yield _require_bytes(chunk, self.filename)
 
+    async def head(self) -> bytes | None:
+        return self._first_chunk
+
     async def aclose(self) -> None:
-        aclose = getattr(self._rest, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        try:
+            aclose = getattr(self._rest, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            on_close, self._on_close = self._on_close, None
+            if on_close is not None:
+                await on_close()
 
 
-async def open_audio(audio: object, *, filename: str | None, max_bytes: int | None) -> AudioSource:
+async def open_audio(audio: object, *, filename: str | None, limits: Limits, spool: bool = False) -> AudioSource:
     """Check the audio and open it for reading; raise :class:`InvalidAudioError` for bad audio.
 
-    Runs before anything is sent, so missing files, empty audio and audio over ``max_bytes`` fail
-    locally. The caller must ``aclose()`` the returned source.
+    Runs before anything is sent, so missing files, empty, over-size, over-long and non-audio content
+    fail locally. ``spool`` copies a one-shot stream to a temporary file first, so that it can be sent
+    again on a retry. The caller must ``aclose()`` the returned source.
     """
-    if isinstance(audio, str | os.PathLike):
-        source: AudioSource = await _open_path(os.fspath(audio), filename)  # pyright: ignore[reportUnknownArgumentType]
-    elif isinstance(audio, bytes | bytearray | memoryview):
-        source = _BytesSource(_byte_view(cast("bytes | bytearray | memoryview", audio)), filename or "audio")
-    elif isinstance(audio, io.BytesIO):
-        source = _open_bytesio(audio, filename)
-    elif isinstance(audio, io.TextIOBase):
-        raise TypeError("the audio file object is open in text mode: open it with 'rb'")
-    elif inspect.iscoroutinefunction(getattr(audio, "read", None)):
-        source = await _open_async_file(audio, filename)  # pyright: ignore[reportArgumentType]
-    elif callable(getattr(audio, "read", None)):
-        source = await _open_sync_file(audio, filename)  # pyright: ignore[reportArgumentType]
-    elif isinstance(audio, AsyncIterable):
-        source = await _open_iterable(audio, filename)  # pyright: ignore[reportUnknownArgumentType]
-    else:
-        raise TypeError(
-            f"unsupported audio type {type(audio).__name__}: pass a path, bytes, a binary file object, "
-            "an async iterable of bytes, or an http(s) URL"
-        )
-    source.max_bytes = max_bytes
-    if source.size is not None:
-        try:
-            _check_size(source.size, source.filename, max_bytes)
-        except InvalidAudioError:
-            await source.aclose()
-            raise
+    source = await _open(audio, filename)
+    try:
+        if spool and isinstance(source, _StreamSource):
+            source = await _spool(source, limits.max_audio_bytes)
+        source.max_bytes = limits.max_audio_bytes
+        await _check(source, limits)
+    except BaseException:
+        await source.aclose()
+        raise
     return source
 
 
-async def _open_path(path: str, filename: str | None) -> AudioSource:
-    name = filename or os.path.basename(path) or "audio"
+async def _open(audio: object, filename: str | None) -> AudioSource:
+    if isinstance(audio, str | os.PathLike):
+        path = os.fspath(cast("str | os.PathLike[str]", audio))
+        return await _open_path(path, filename or os.path.basename(path) or "audio")
+    if isinstance(audio, bytes | bytearray | memoryview):
+        return _BytesSource(_byte_view(cast("bytes | bytearray | memoryview", audio)), filename or "audio")
+    if isinstance(audio, io.BytesIO):
+        return _open_bytesio(audio, filename)
+    if isinstance(audio, io.TextIOBase):
+        raise TypeError("the audio file object is open in text mode: open it with 'rb'")
+    if inspect.iscoroutinefunction(getattr(audio, "read", None)):
+        return await _open_async_file(audio, filename)
+    if callable(getattr(audio, "read", None)):
+        return await _open_sync_file(cast("IO[bytes]", audio), filename)
+    if isinstance(audio, AsyncIterable):
+        return await _open_stream(aiter(cast("AsyncIterable[bytes]", audio)), filename or "audio")
+    raise TypeError(
+        f"unsupported audio type {type(audio).__name__}: pass a path, bytes, a binary file object, "
+        "an async iterable of bytes, or an http(s) URL"
+    )
+
+
+async def _check(source: AudioSource, limits: Limits) -> None:
+    if source.size is not None and limits.max_audio_bytes is not None and source.size > limits.max_audio_bytes:
+        raise InvalidAudioError(_too_large(source.filename, _mb(source.size), limits.max_audio_bytes))
+    if not limits.check_audio_format and limits.max_audio_seconds is None:
+        return
+    head = await source.head()
+    if head is None:
+        return
+    found = sniff(head, source.size)
+    if limits.check_audio_format and found.format is None:
+        claimed = format_for_extension(source.filename)
+        named = f"; its name says {claimed}, but the content is not" if claimed else ""
+        raise InvalidAudioError(
+            f"the audio {source.filename!r} is not in a format the service accepts (it starts with "
+            f"{describe_head(head)}{named}): send WAV, MP3, OGG/OPUS, FLAC, WMA, AAC, AMR, WebM or SPEEX, "
+            "or turn the check off with Limits(check_audio_format=False)"
+        )
+    limit = limits.max_audio_seconds
+    if limit is not None and found.seconds is not None and found.seconds > limit:
+        raise InvalidAudioError(
+            f"the audio {source.filename!r} lasts {found.seconds / 60:.1f} minutes, over the limit of "
+            f"{limit / 60:.1f} minutes: split it, or use batch transcription for long recordings"
+        )
+
+
+async def _open_path(path: str, name: str) -> AudioSource:
     try:
         handle = await aiofiles.open(path, "rb")
     except FileNotFoundError as err:
@@ -236,14 +348,15 @@ async def _open_path(path: str, filename: str | None) -> AudioSource:
         info = await anyio.to_thread.run_sync(os.fstat, handle.fileno())
         if stat.S_ISDIR(info.st_mode):
             raise InvalidAudioError(f"{path!r} is a directory, not an audio file")
-        # A pipe or device has no size up front: it is streamed with chunked transfer, once.
-        size = info.st_size if stat.S_ISREG(info.st_mode) else None
-        if size == 0:
+        if not stat.S_ISREG(info.st_mode):
+            # A pipe or a device has no size and cannot be re-read: stream it, once, with chunked transfer.
+            return await _open_stream(_handle_chunks(handle), name, on_close=handle.close)
+        if info.st_size == 0:
             raise InvalidAudioError(f"the audio file {path!r} is empty (0 bytes)")
     except BaseException:
         await handle.close()
         raise
-    return _PathSource(handle, size, name)
+    return _PathSource(handle, info.st_size, name)
 
 
 def _open_bytesio(buffer: io.BytesIO, filename: str | None) -> AudioSource:
@@ -272,6 +385,8 @@ async def _open_sync_file(file: IO[bytes], filename: str | None) -> AudioSource:
     if isinstance(mode, str) and "b" not in mode and "r" in mode:
         raise TypeError(f"the audio file object {name!r} is open in text mode ({mode!r}): open it with 'rb'")
     start, size = await anyio.to_thread.run_sync(_measure_sync, file)
+    if start is None or size is None:
+        return await _open_stream(_sync_chunks(file), name)
     if size == 0:
         raise InvalidAudioError(f"the audio file object {name!r} has no bytes left to read")
     return _SyncFileSource(file, start, size, name)
@@ -289,35 +404,79 @@ def _measure_sync(file: IO[bytes]) -> tuple[int | None, int | None]:
     return start, max(end - start, 0)
 
 
-async def _open_async_file(file: AsyncReadable, filename: str | None) -> AudioSource:
+async def _open_async_file(file: Any, filename: str | None) -> AudioSource:
     name = filename or _file_name(file)
     if getattr(file, "closed", False) is True:
         raise InvalidAudioError(f"the audio file object {name!r} is closed")
     start: int | None = None
     size: int | None = None
-    handle: Any = file
-    if callable(getattr(handle, "seek", None)) and callable(getattr(handle, "tell", None)):
+    if callable(getattr(file, "seek", None)) and callable(getattr(file, "tell", None)):
         try:
-            start = int(await handle.tell())
-            end = int(await handle.seek(0, io.SEEK_END))
-            await handle.seek(start)
+            start = int(await file.tell())
+            end = int(await file.seek(0, io.SEEK_END))
+            await file.seek(start)
             size = max(end - start, 0)
         except (OSError, ValueError, TypeError):
             start = size = None
+    if start is None or size is None:
+        return await _open_stream(_async_file_chunks(file), name)
     if size == 0:
         raise InvalidAudioError(f"the audio file object {name!r} has no bytes left to read")
     return _AsyncFileSource(file, start, size, name)
 
 
-async def _open_iterable(iterable: AsyncIterable[bytes], filename: str | None) -> AudioSource:
-    name = filename or "audio"
-    iterator = aiter(iterable)
+async def _open_stream(
+    iterator: AsyncIterator[bytes], name: str, *, on_close: Callable[[], Awaitable[None]] | None = None
+) -> AudioSource:
     # Pull the first non-empty chunk now: an empty stream is an error the caller should get before
     # anything is sent, not as a 400 from the service.
-    async for chunk in iterator:
-        if chunk:
-            return _IterableSource(_require_bytes(chunk, name), iterator, name)
+    try:
+        async for chunk in iterator:
+            if chunk:
+                return _StreamSource(_as_bytes(chunk, name), iterator, name, on_close)
+    except BaseException:
+        if on_close is not None:
+            await on_close()
+        raise
+    if on_close is not None:
+        await on_close()
     raise InvalidAudioError(f"the audio stream {name!r} yielded no bytes")
+
+
+async def _spool(stream: _StreamSource, max_bytes: int | None) -> AudioSource:
+    """Copy a one-shot stream to a temporary file, which is deleted when the source closes."""
+    fd, path = await anyio.to_thread.run_sync(lambda: tempfile.mkstemp(prefix="speech-async-", suffix=".audio"))
+    try:
+        size = 0
+        async with aiofiles.open(fd, "wb") as out:
+            async for chunk in stream.chunks():
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise InvalidAudioError(_too_large(stream.filename, f"more than {_mb(max_bytes)}", max_bytes))
+                await out.write(chunk)
+        handle = await aiofiles.open(path, "rb")
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            await aiofiles.os.remove(path)
+        raise
+    finally:
+        await stream.aclose()
+    return _PathSource(handle, size, stream.filename, delete=path)
+
+
+async def _handle_chunks(handle: AsyncBufferedReader) -> AsyncIterator[bytes]:
+    while chunk := await handle.read(CHUNK_SIZE):
+        yield chunk
+
+
+async def _sync_chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
+    while chunk := await anyio.to_thread.run_sync(file.read, CHUNK_SIZE):
+        yield chunk
+
+
+async def _async_file_chunks(file: Any) -> AsyncIterator[bytes]:
+    while chunk := await file.read(CHUNK_SIZE):
+        yield chunk
 
 
 def _byte_view(data: bytes | bytearray | memoryview) -> memoryview:
@@ -327,6 +486,11 @@ def _byte_view(data: bytes | bytearray | memoryview) -> memoryview:
     if view.nbytes == 0:
         raise InvalidAudioError("the audio is empty (0 bytes)")
     return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+def _as_bytes(chunk: object, filename: str) -> bytes:
+    data = _require_bytes(chunk, filename)
+    return data if isinstance(data, bytes) else data.tobytes()
 
 
 def _require_bytes(chunk: object, filename: str) -> bytes | memoryview:
@@ -346,11 +510,6 @@ def _file_name(file: object) -> str:
     if isinstance(name, str) and name:
         return os.path.basename(name) or "audio"
     return "audio"
-
-
-def _check_size(size: int, filename: str, max_bytes: int | None) -> None:
-    if max_bytes is not None and size > max_bytes:
-        raise InvalidAudioError(_too_large(filename, _mb(size), max_bytes))
 
 
 def _too_large(filename: str, size_text: str, max_bytes: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -12,7 +13,16 @@ from typing import TYPE_CHECKING, Final
 import msgspec
 from yarl import URL
 
-from ._config import DEFAULT_LIMITS, DEFAULT_TIMEOUTS, LATEST_API_VERSION, ApiVersion, Limits, Timeouts
+from ._config import (
+    DEFAULT_LIMITS,
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUTS,
+    LATEST_API_VERSION,
+    ApiVersion,
+    Limits,
+    RetryPolicy,
+    Timeouts,
+)
 from ._credentials import make_authenticator
 from ._exceptions import InvalidOptionsError
 from ._http import Transport
@@ -60,10 +70,13 @@ class SpeechClient:
         credential: A :class:`KeyCredential`, or ``azure.core.credentials.AzureKeyCredential``.
         api_version: The default ``api-version`` of fast transcription; each call may override it.
         timeout: Limits for each phase of a request; there is no total limit unless you set one.
+        retry: When failed requests are sent again (408, 429, 5xx, connection failures, timeouts).
         limits: The service limits checked before sending.
         session: An aiohttp session to borrow instead of creating one; the client never closes it.
         connection_limit: The most connections the client's own session opens at once.
         user_agent: Text appended to the ``User-Agent`` header.
+        allow_insecure_http: Allow an ``http://`` endpoint that is not on this machine. Plain HTTP sends
+            the key in clear text, so only loopback addresses (an emulator) are allowed without it.
     """
 
     def __init__(
@@ -73,19 +86,21 @@ class SpeechClient:
         *,
         api_version: ApiVersion | str = LATEST_API_VERSION,
         timeout: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY,
         limits: Limits = DEFAULT_LIMITS,
         session: aiohttp.ClientSession | None = None,
         connection_limit: int = 100,
         user_agent: str | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
-        self._endpoint = _normalize_endpoint(endpoint)
+        self._endpoint = _normalize_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
         self._auth = make_authenticator(credential)
         self._api_version = _check_api_version(api_version)
         self._limits = limits
         if connection_limit < 1:
             raise ValueError("connection_limit must be at least 1")
         self._transport = Transport(
-            timeouts=timeout, session=session, connection_limit=connection_limit, user_agent=user_agent
+            timeouts=timeout, retry=retry, session=session, connection_limit=connection_limit, user_agent=user_agent
         )
         self._state = _State.UNOPENED
         self._entered = False
@@ -99,10 +114,12 @@ class SpeechClient:
         credential: object | None = None,
         api_version: ApiVersion | str = LATEST_API_VERSION,
         timeout: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY,
         limits: Limits = DEFAULT_LIMITS,
         session: aiohttp.ClientSession | None = None,
         connection_limit: int = 100,
         user_agent: str | None = None,
+        allow_insecure_http: bool = False,
     ) -> SpeechClient:
         """Build a client from ``AZURE_SPEECH_ENDPOINT`` (or ``AZURE_SPEECH_REGION``) and ``AZURE_SPEECH_API_KEY``.
 
@@ -130,10 +147,12 @@ class SpeechClient:
             credential,
             api_version=api_version,
             timeout=timeout,
+            retry=retry,
             limits=limits,
             session=session,
             connection_limit=connection_limit,
             user_agent=user_agent,
+            allow_insecure_http=allow_insecure_http,
         )
 
     @property
@@ -183,6 +202,9 @@ class SpeechClient:
         api_version: ApiVersion | str | None = None,
         extra_definition: Mapping[str, object] | None = None,
         filename: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: Timeouts | None = None,
+        spool: bool = False,
     ) -> TranscriptionResult:
         """Transcribe audio with fast transcription (or LLM speech, through ``options.enhanced_mode``).
 
@@ -195,10 +217,15 @@ class SpeechClient:
             extra_definition: Definition fields that :class:`TranscriptionOptions` doesn't know yet;
                 nested objects are merged, so ``{"enhancedMode": {"newField": 1}}`` adds one field.
             filename: The file name sent with the audio (defaults to the path's or file's name).
+            retry: Overrides the client's retry policy for this call.
+            timeout: Overrides the client's timeouts for this call.
+            spool: Copy a one-shot stream (an async iterable, an unseekable file) to a temporary file
+                before sending, so that it can be sent again if an attempt fails.
 
         Raises:
             InvalidAudioError: the audio is missing, unreadable, empty or too large (nothing was sent).
             InvalidOptionsError: the options break a documented rule (nothing was sent).
+            AudioNotReplayableError: an attempt failed and a one-shot stream could not be sent again.
             SpeechStatusError: the service answered with an error; the subclass tells which.
             SpeechConnectionError: no usable response arrived.
         """
@@ -207,13 +234,16 @@ class SpeechClient:
         return await fast.transcribe(
             transport,
             self._url_for(version),
-            await self._auth.headers(),
+            self._auth,
             audio=audio,
             options=_NO_OPTIONS if options is None else options,
             api_version=version,
             limits=self._limits,
             extra_definition=extra_definition,
             filename=filename,
+            retry=retry,
+            timeouts=timeout,
+            spool=spool,
         )
 
     async def translate(
@@ -226,6 +256,9 @@ class SpeechClient:
         api_version: ApiVersion | str | None = None,
         extra_definition: Mapping[str, object] | None = None,
         filename: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: Timeouts | None = None,
+        spool: bool = False,
     ) -> TranscriptionResult:
         """Translate speech into ``target_language`` (such as ``"de"``) with LLM speech.
 
@@ -247,6 +280,9 @@ class SpeechClient:
             api_version=api_version,
             extra_definition=extra_definition,
             filename=filename,
+            retry=retry,
+            timeout=timeout,
+            spool=spool,
         )
 
     def _ensure_open(self) -> Transport:
@@ -268,7 +304,7 @@ class SpeechClient:
         return f"SpeechClient(endpoint={self.endpoint!r}, api_version={self._api_version!r}, state={self._state.value})"
 
 
-def _normalize_endpoint(endpoint: str) -> URL:
+def _normalize_endpoint(endpoint: str, *, allow_insecure_http: bool) -> URL:
     if not isinstance(endpoint, str):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"endpoint must be a str, got {type(endpoint).__name__}")
     text = endpoint.strip()
@@ -281,6 +317,11 @@ def _normalize_endpoint(endpoint: str) -> URL:
         raise InvalidOptionsError(f"the endpoint {text!r} is not a URL {hint}") from err
     if url.scheme not in ("https", "http") or not url.host:
         raise InvalidOptionsError(f"the endpoint {text!r} must be an https URL {hint}")
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        raise InvalidOptionsError(
+            f"the endpoint {text!r} is plain http to another machine: the key or token would cross the network "
+            "in clear text; use https, or pass allow_insecure_http=True if the network is trusted"
+        )
     if url.query_string or url.fragment:
         raise InvalidOptionsError(f"the endpoint {text!r} must not carry a query or fragment")
     if url.user or url.password:
@@ -298,3 +339,12 @@ def _check_api_version(version: ApiVersion | str) -> str:
     if not isinstance(value, str) or not _API_VERSION.fullmatch(value):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise InvalidOptionsError(f"api_version {version!r} is not an api-version such as {LATEST_API_VERSION.value!r}")
     return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

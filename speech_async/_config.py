@@ -6,7 +6,16 @@ import enum
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUTS", "LATEST_API_VERSION", "ApiVersion", "Limits", "Timeouts"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_RETRY",
+    "DEFAULT_TIMEOUTS",
+    "LATEST_API_VERSION",
+    "ApiVersion",
+    "Limits",
+    "RetryPolicy",
+    "Timeouts",
+]
 
 
 class ApiVersion(str, enum.Enum):
@@ -62,6 +71,10 @@ class Limits:
 
     max_audio_bytes: int | None = 300 * 1024 * 1024
     """Largest audio accepted for fast transcription (the LLM speech page: under 300 MB)."""
+    max_audio_seconds: float | None = 2 * 60 * 60
+    """Longest audio accepted (the LLM speech page: under 2 hours); checked where the header tells (WAV, FLAC)."""
+    check_audio_format: bool = True
+    """Refuse, before sending, content that is not one of the service's audio formats."""
     max_prompt_chars: int = 4096
     """Total characters of an ``enhancedMode.prompt`` list."""
     max_phrases: int = 500
@@ -80,6 +93,8 @@ class Limits:
     def __post_init__(self) -> None:
         if self.max_audio_bytes is not None and self.max_audio_bytes <= 0:
             raise ValueError("Limits.max_audio_bytes must be positive or None")
+        if self.max_audio_seconds is not None and not self.max_audio_seconds > 0:
+            raise ValueError("Limits.max_audio_seconds must be positive or None")
         if not 0 < self.min_speakers <= self.max_speakers:
             raise ValueError("Limits: need 0 < min_speakers <= max_speakers")
         if not 0 <= self.min_biasing_weight <= self.max_biasing_weight:
@@ -87,3 +102,47 @@ class Limits:
 
 
 DEFAULT_LIMITS: Final = Limits()
+
+
+RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RetryPolicy:
+    """When and how a failed request is sent again.
+
+    Retried: the statuses in ``statuses``, connection failures and timeouts, and (for requests that are
+    safe to repeat) a success whose body could not be decoded. Other 4xx answers are never retried. A
+    delay the service asks for (``retry-after-ms`` or ``Retry-After``) is obeyed, up to
+    ``max_retry_after``; otherwise the delay grows exponentially with full jitter. After a 429 every
+    request of the client waits out the same cooldown, so a thousand tasks don't stampede.
+    The request body is rebuilt from its source for every attempt; one that cannot be (a one-shot
+    stream already partly sent) ends the retries with an ``AudioNotReplayableError``.
+    """
+
+    max_attempts: int = 5
+    """Attempts in all, the first included; 1 turns retries off."""
+    statuses: frozenset[int] = RETRYABLE_STATUSES
+    """Statuses worth another attempt."""
+    backoff_base: float = 0.5
+    """The first backoff's upper bound, in seconds; it doubles with each attempt."""
+    backoff_max: float = 30.0
+    """The largest backoff, in seconds."""
+    max_retry_after: float = 120.0
+    """The longest delay obeyed when the service asks for one; a longer request ends the retries."""
+    budget: float | None = 600.0
+    """Seconds from the first attempt after which no further attempt starts."""
+    retry_decode_errors: bool = True
+    """Retry a success whose body is cut short or malformed."""
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("RetryPolicy.max_attempts must be at least 1")
+        if self.backoff_base < 0 or self.backoff_max < 0 or self.max_retry_after < 0:
+            raise ValueError("RetryPolicy delays must not be negative")
+        if self.budget is not None and not self.budget > 0:
+            raise ValueError("RetryPolicy.budget must be positive or None")
+
+
+DEFAULT_RETRY: Final = RetryPolicy()
+NO_RETRY: Final = RetryPolicy(max_attempts=1)

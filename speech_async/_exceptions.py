@@ -7,6 +7,7 @@ Everything the client raises on purpose derives from :class:`SpeechError`::
     │   ├── InvalidAudioError                the audio: missing, unreadable, empty, too large, wrong type
     │   └── InvalidOptionsError              the transcription options or client settings
     ├── AudioSourceError                     reading the audio failed while it was being sent
+    │   └── AudioNotReplayableError          a retry was due, but a one-shot stream cannot be sent again
     ├── SpeechConnectionError                no usable response arrived (DNS, refused, reset, TLS)
     │   └── SpeechTimeoutError (also TimeoutError)
     ├── SpeechStatusError                    the service answered with an error status
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from ._models._errors import ErrorDetail, InnerError
 
 __all__ = [
+    "AudioNotReplayableError",
     "AudioSourceError",
     "AuthenticationError",
     "BadRequestError",
@@ -61,6 +63,9 @@ __all__ = [
 class SpeechError(Exception):
     """Root of every error speech_async raises on purpose."""
 
+    attempts: int = 1
+    """How many attempts the call made before giving up with this error."""
+
 
 class InvalidInputError(SpeechError, ValueError):
     """The input cannot be sent as it is; nothing went over the network."""
@@ -78,8 +83,24 @@ class AudioSourceError(SpeechError):
     """Reading the audio failed, or it changed size, while the request was being sent."""
 
 
+class AudioNotReplayableError(AudioSourceError):
+    """A retry was due, but the audio came from a one-shot stream that was already partly sent.
+
+    The failure that called for the retry is the ``__cause__``. Pass a path, bytes or a seekable file,
+    or ``spool=True`` to have the stream copied to a temporary file first.
+    """
+
+
 class SpeechConnectionError(SpeechError):
-    """No usable response arrived: the connection failed, broke, or the response was cut short."""
+    """No usable response arrived: the connection failed, broke, or the response was cut short.
+
+    ``request_sent`` is ``False`` when the failure came before any of the request went out (the
+    connection could not be made), so the service cannot have acted on it.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
 
 
 class SpeechTimeoutError(SpeechConnectionError, TimeoutError):

@@ -11,9 +11,10 @@ import asyncio
 import logging
 import platform
 import time
-from collections.abc import AsyncIterator, Mapping
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 import aiohttp
 import aiohttp.abc
@@ -21,8 +22,10 @@ import aiohttp.payload
 import anyio
 from yarl import URL
 
-from ._config import Timeouts
+from ._config import RetryPolicy, Timeouts
+from ._credentials import Authenticator
 from ._exceptions import (
+    AudioNotReplayableError,
     AudioSourceError,
     AuthenticationError,
     BadRequestError,
@@ -34,17 +37,23 @@ from ._exceptions import (
     RateLimitError,
     ServiceError,
     SpeechConnectionError,
+    SpeechError,
     SpeechStatusError,
     SpeechTimeoutError,
     UnprocessableEntityError,
     UnsupportedMediaTypeError,
 )
 from ._models._errors import decode_error_body
+from ._retry import Cooldown, retry_delay
 from ._version import __version__
 
 __all__ = ["Body", "Response", "Transport", "status_error"]
 
 logger: Final = logging.getLogger("speech_async")
+
+T = TypeVar("T")
+
+CLIENT_REQUEST_ID_HEADER: Final = "x-ms-client-request-id"
 
 USER_AGENT: Final = f"speech-async/{__version__} Python/{platform.python_version()} ({platform.platform(terse=True)})"
 _REQUEST_ID_HEADERS: Final = ("apim-request-id", "x-ms-request-id", "x-request-id")
@@ -64,6 +73,9 @@ _STATUS_ERRORS: Final[Mapping[int, type[SpeechStatusError]]] = {
 
 class Body(Protocol):
     """A request body that can produce its bytes once per attempt."""
+
+    @property
+    def replayable(self) -> bool: ...
 
     @property
     def size(self) -> int | None: ...
@@ -135,31 +147,25 @@ class _StreamPayload(aiohttp.payload.Payload):
 
 
 class Transport:
-    """Owns (or borrows) one aiohttp session and sends requests through it."""
+    """Owns (or borrows) one aiohttp session; sends requests through it, with retries."""
 
     def __init__(
         self,
         *,
         timeouts: Timeouts,
+        retry: RetryPolicy,
         session: aiohttp.ClientSession | None,
         connection_limit: int,
         user_agent: str | None,
     ) -> None:
         self._timeouts = timeouts
-        # Only the socket connect is bounded, not the wait for a free pooled connection: a bulk run
-        # queues thousands of requests behind the pool, and queueing is not a failure.
-        self._client_timeout = aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=timeouts.connect, sock_read=timeouts.response
-        )
+        self._retry = retry
+        self._client_timeout = _client_timeout(timeouts)
         self._user_agent = f"{USER_AGENT} {user_agent}" if user_agent else USER_AGENT
         self._borrowed = session
         self._session: aiohttp.ClientSession | None = session
         self._connection_limit = connection_limit
-
-    @property
-    def timeouts(self) -> Timeouts:
-        """The timeouts every request is sent with."""
-        return self._timeouts
+        self.cooldown = Cooldown()
 
     def open(self) -> None:
         """Create the owned session (on the running loop) unless one was lent."""
@@ -183,30 +189,99 @@ class Transport:
         url: URL,
         *,
         headers: dict[str, str],
+        decode: Callable[[Response], T],
+        auth: Authenticator | None = None,
         body: Body | None = None,
-    ) -> Response:
-        """Send one request and return the complete response, raising for any error status."""
-        total = self._timeouts.total
-        if total is None:
-            return await self._send(method, url, headers, body)
+        idempotent: bool,
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> T:
+        """Send a request until it succeeds or the retry policy gives up; return the decoded response.
+
+        ``decode`` turns a successful response into the result (and may raise ``ResponseDecodeError``,
+        which is retried like a transient failure when ``idempotent``). Every attempt carries the same
+        ``x-ms-client-request-id``, credentials from ``auth`` fetched anew, and a body produced afresh
+        from ``body``.
+        """
+        policy = self._retry if retry is None else retry
+        limits = self._timeouts if timeouts is None else timeouts
+        headers.setdefault(CLIENT_REQUEST_ID_HEADER, str(uuid.uuid4()))
+        if limits.total is None:
+            return await self._attempts(method, url, headers, decode, auth, body, idempotent, policy, limits)
         try:
-            with anyio.fail_after(total):
-                return await self._send(method, url, headers, body)
+            with anyio.fail_after(limits.total):
+                return await self._attempts(method, url, headers, decode, auth, body, idempotent, policy, limits)
         except TimeoutError as err:
-            if isinstance(err, SpeechTimeoutError):
+            if isinstance(err, SpeechError):
                 raise
             raise SpeechTimeoutError(
-                f"{method} {url.path} did not complete within the total timeout of {total} s"
+                f"{method} {url.path} did not complete within the total timeout of {limits.total} s"
             ) from err
 
-    async def _send(self, method: str, url: URL, headers: dict[str, str], body: Body | None) -> Response:
+    async def _attempts(
+        self,
+        method: str,
+        url: URL,
+        headers: dict[str, str],
+        decode: Callable[[Response], T],
+        auth: Authenticator | None,
+        body: Body | None,
+        idempotent: bool,
+        policy: RetryPolicy,
+        limits: Timeouts,
+    ) -> T:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            await self.cooldown.wait()
+            try:
+                sent_headers = headers if auth is None else {**headers, **await auth.headers()}
+                return decode(await self._send(method, url, sent_headers, body, limits))
+            except SpeechError as err:
+                delay = retry_delay(err, attempt, policy, idempotent=idempotent)
+                if (
+                    delay is not None
+                    and policy.budget is not None
+                    and time.monotonic() - started + delay > policy.budget
+                ):
+                    delay = None
+                if delay is None:
+                    err.attempts = attempt
+                    raise
+                if isinstance(err, SpeechStatusError) and err.status_code == 429:
+                    self.cooldown.extend(delay)
+                if body is not None and not body.replayable:
+                    failure = AudioNotReplayableError(
+                        f"{method} {url.path} failed ({_summary(err)}) and cannot be retried: the audio comes from "
+                        "a one-shot stream that was already partly sent; pass a path, bytes or a seekable file, "
+                        "or spool=True to copy the stream to a temporary file first"
+                    )
+                    failure.attempts = attempt
+                    raise failure from err
+                logger.info(
+                    "%s %s failed (%s); retrying in %.2f s (attempt %d of %d, client request id %s)",
+                    method,
+                    url.path,
+                    _summary(err),
+                    delay,
+                    attempt + 1,
+                    policy.max_attempts,
+                    headers[CLIENT_REQUEST_ID_HEADER],
+                )
+                await anyio.sleep(delay)
+
+    async def _send(
+        self, method: str, url: URL, headers: dict[str, str], body: Body | None, limits: Timeouts
+    ) -> Response:
         session = self._session
         if session is None:
             raise RuntimeError("the transport is not open")
-        payload = _StreamPayload(body, self._timeouts.upload_stall) if body is not None else None
+        payload = _StreamPayload(body, limits.upload_stall) if body is not None else None
         extra: dict[str, Any] = {}
+        if session is self._borrowed or limits is not self._timeouts:
+            extra["timeout"] = self._client_timeout if limits is self._timeouts else _client_timeout(limits)
         if session is self._borrowed:
-            extra["timeout"] = self._client_timeout
             headers.setdefault("User-Agent", self._user_agent)
         started = time.perf_counter()
         if logger.isEnabledFor(logging.DEBUG):
@@ -223,7 +298,7 @@ class Transport:
                     request_id=_request_id(resp.headers),
                 )
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
-            raise _transport_error(err, payload, method, url, self._timeouts) from err
+            raise _transport_error(err, payload, method, url, limits) from err
         if logger.isEnabledFor(logging.INFO):
             logger.info(
                 "%s %s -> %d in %.1f ms (request id %s)",
@@ -269,12 +344,26 @@ def _transport_error(
             f"{method} {url.path} timed out (connect {timeouts.connect} s, response {timeouts.response} s)"
         )
     if isinstance(err, aiohttp.ClientConnectorError):
-        return SpeechConnectionError(f"cannot connect to {url.host}:{url.port}: {err.os_error.strerror or err}")
+        return SpeechConnectionError(
+            f"cannot connect to {url.host}:{url.port}: {err.os_error.strerror or err}", request_sent=False
+        )
     if isinstance(err, aiohttp.ClientPayloadError):
         return SpeechConnectionError(f"the response to {method} {url.path} was cut short: {err}")
     if isinstance(err, aiohttp.ServerDisconnectedError):
         return SpeechConnectionError(f"the server closed the connection during {method} {url.path}")
     return SpeechConnectionError(f"{method} {url.path} failed: {type(err).__name__}: {err}")
+
+
+def _client_timeout(timeouts: Timeouts) -> aiohttp.ClientTimeout:
+    # Only the socket connect is bounded, not the wait for a free pooled connection: a bulk run
+    # queues thousands of requests behind the pool, and queueing is not a failure.
+    return aiohttp.ClientTimeout(total=None, connect=None, sock_connect=timeouts.connect, sock_read=timeouts.response)
+
+
+def _summary(err: SpeechError) -> str:
+    if isinstance(err, SpeechStatusError):
+        return f"{err.status_code} {err.code}" if err.code else str(err.status_code)
+    return f"{type(err).__name__}: {err}"
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:

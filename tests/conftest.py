@@ -5,10 +5,18 @@ Every async test runs on asyncio (aiohttp cannot run on trio), in debug mode.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
+import inspect
+import logging
+import os
+import struct
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import anyio.to_thread
 import pytest
 from blockbuster import blockbuster_ctx
 
@@ -18,6 +26,23 @@ from speech_async.emulator import Emulator, ScriptedPhrase, ScriptedTranscript
 pytest_plugins = ["speech_async.emulator.pytest_plugin"]
 
 SAMPLES = Path(__file__).resolve().parent.parent / "speech_async" / "demo" / "samples"
+
+
+def make_wav(seconds: float = 0.1, *, rate: int = 16000, channels: int = 1, fill: int = 0) -> bytes:
+    """A PCM WAV of silence (or of a repeated byte), for tests that need valid audio but not speech."""
+    data = bytes([fill]) * (int(seconds * rate) * 2 * channels)
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(data))
+        + b"WAVEfmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + (b"data" + struct.pack("<I", len(data)) + data)
+    )
+
+
+TINY_WAV = make_wav()
 
 HELLO_TRANSCRIPT = ScriptedTranscript(
     phrases=(
@@ -37,6 +62,67 @@ def no_blocking_calls() -> Iterator[None]:
     """Any blocking call on an event-loop thread (the client's and the emulator's) fails the test."""
     with blockbuster_ctx():
         yield
+
+
+KNOWN_SECRETS = ("emulator-test-key", "s3cr3t-key-never-shown")
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Everything the library and the emulator log, at every level, is checked for keys."""
+    caplog.set_level(logging.DEBUG, logger="speech_async")
+    yield
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    text = "\n".join(formatter.format(record) for record in records)
+    for secret in KNOWN_SECRETS:
+        assert secret not in text, f"a key reached the logs: {secret!r}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The leak check must wrap every other fixture of an async test, so it goes first.
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.fixturenames.insert(0, "no_leaks")
+
+
+def _open_fds() -> dict[int, str]:
+    # fd -> what it points at; the listing's own descriptor is closed by the time it is read, and skipped.
+    fds: dict[int, str] = {}
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            fds[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+    return fds
+
+
+@pytest.fixture
+async def no_leaks() -> AsyncIterator[None]:
+    """Fails an async test that leaves a task running or a file descriptor open."""
+    fds_before = await anyio.to_thread.run_sync(_open_fds)
+    tasks_before = asyncio.all_tasks()
+    yield
+    current = asyncio.current_task()
+    leaked_tasks: set[asyncio.Task[Any]] = set()
+    leaked_fds: dict[int, str] = {}
+    for _ in range(50):  # closing transports and cancelled tasks finish over a few loop turns
+        await asyncio.sleep(0.01)
+        gc.collect()
+        leaked_tasks = {
+            t
+            for t in asyncio.all_tasks() - tasks_before
+            if t is not current and not t.done() and not _is_test_runner(t)
+        }
+        fds_after = await anyio.to_thread.run_sync(_open_fds)
+        leaked_fds = {fd: what for fd, what in fds_after.items() if fds_before.get(fd) != what}
+        if not leaked_tasks and not leaked_fds:
+            break
+    assert not leaked_tasks, f"tasks left running: {leaked_tasks}"
+    assert not leaked_fds, f"file descriptors left open: {leaked_fds}"
+
+
+def _is_test_runner(task: asyncio.Task[Any]) -> bool:
+    # anyio's pytest runner keeps its own tasks on the loop between a test and its fixtures.
+    return getattr(task.get_coro(), "__qualname__", "").startswith("TestRunner.")
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,8 +18,10 @@ from speech_async import (
     BadRequestError,
     InvalidOptionsError,
     KeyCredential,
+    Limits,
     RateLimitError,
     ResponseDecodeError,
+    RetryPolicy,
     ServiceError,
     SpeechClient,
     SpeechConnectionError,
@@ -30,7 +33,10 @@ from speech_async import (
 )
 from speech_async.emulator import Emulator, EmulatorConfig, ScriptedPhrase, ScriptedTranscript
 
+from .conftest import TINY_WAV
+
 SECRET = "s3cr3t-key-never-shown"
+ONE_ATTEMPT = RetryPolicy(max_attempts=1)
 
 # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -210,9 +216,13 @@ async def test_service_error_body_is_decoded_with_its_inner_error(client: Speech
     assert isinstance(error, SpeechError)
 
 
-async def test_service_rejects_non_audio(client: SpeechClient) -> None:
-    with pytest.raises(BadRequestError) as caught:
-        await client.transcribe(b"this is plain text, not audio" * 10)
+async def test_service_rejects_non_audio_when_the_local_check_is_off(
+    emulator: Emulator, speech_emulator_key: str
+) -> None:
+    limits = Limits(check_audio_format=False)
+    async with SpeechClient(emulator.url, KeyCredential(speech_emulator_key), limits=limits) as client:
+        with pytest.raises(BadRequestError) as caught:
+            await client.transcribe(b"this is plain text, not audio" * 10)
     assert caught.value.inner_error is not None
     assert caught.value.inner_error.code == "InvalidAudioFormat"
 
@@ -220,16 +230,20 @@ async def test_service_rejects_non_audio(client: SpeechClient) -> None:
 # --- a misbehaving server: a real aiohttp app on loopback, not a mock -----------------------------------
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RELEASE_KEY = web.AppKey("release", asyncio.Event)  # set when the test ends, so held handlers finish
 
 
 @pytest.fixture
 async def rogue_server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
+    """Starts real aiohttp apps on loopback with the given transcribe handler."""
     runners: list[web.AppRunner] = []
+    released = asyncio.Event()
 
     async def start(handler: Handler) -> str:
         app = web.Application()
+        app[RELEASE_KEY] = released
         app.router.add_post("/speechtotext/transcriptions:transcribe", handler)
-        runner = web.AppRunner(app)
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -239,8 +253,15 @@ async def rogue_server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
     try:
         yield start
     finally:
+        released.set()
         for runner in runners:
             await runner.cleanup()
+
+
+async def hold(request: web.Request) -> None:
+    """Keep a handler busy until the test ends (at most a few seconds)."""
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(request.app[RELEASE_KEY].wait(), 5)
 
 
 async def _drain(request: web.Request) -> None:
@@ -253,9 +274,9 @@ async def test_malformed_json_result_keeps_the_raw_body(rogue_server: Callable[[
         return web.Response(body=b'{"durationMilliseconds": 10, "combinedPhr', headers={"apim-request-id": "rid-1"})
 
     url = await rogue_server(handler)
-    async with SpeechClient(url, KeyCredential("k")) as client:
+    async with SpeechClient(url, KeyCredential("k"), retry=ONE_ATTEMPT) as client:
         with pytest.raises(ResponseDecodeError) as caught:
-            await client.transcribe(b"RIFF....WAVEfmt ")
+            await client.transcribe(TINY_WAV)
     assert caught.value.body == b'{"durationMilliseconds": 10, "combinedPhr'
     assert caught.value.request_id == "rid-1"
     assert isinstance(caught.value, ValueError)
@@ -269,9 +290,9 @@ async def test_result_missing_required_fields_is_a_decode_error(
         return web.json_response({"durationMilliseconds": 10, "phrases": []})
 
     url = await rogue_server(handler)
-    async with SpeechClient(url, KeyCredential("k")) as client:
+    async with SpeechClient(url, KeyCredential("k"), retry=ONE_ATTEMPT) as client:
         with pytest.raises(ResponseDecodeError, match="combinedPhrases"):
-            await client.transcribe(b"RIFF")
+            await client.transcribe(TINY_WAV)
 
 
 async def test_unknown_response_fields_are_tolerated(rogue_server: Callable[[Handler], Awaitable[str]]) -> None:
@@ -296,8 +317,8 @@ async def test_unknown_response_fields_are_tolerated(rogue_server: Callable[[Han
         )
 
     url = await rogue_server(handler)
-    async with SpeechClient(url, KeyCredential("k")) as client:
-        result = await client.transcribe(b"RIFF")
+    async with SpeechClient(url, KeyCredential("k"), retry=ONE_ATTEMPT) as client:
+        result = await client.transcribe(TINY_WAV)
     assert result.text == "hi"
     assert result.phrases[0].locale is None
 
@@ -324,9 +345,9 @@ async def test_status_errors_map_to_their_classes(
         return web.Response(status=status, body=body, headers={"Retry-After": "7"})
 
     url = await rogue_server(handler)
-    async with SpeechClient(url, KeyCredential("k")) as client:
+    async with SpeechClient(url, KeyCredential("k"), retry=ONE_ATTEMPT) as client:
         with pytest.raises(error_type) as caught:
-            await client.transcribe(b"RIFF")
+            await client.transcribe(TINY_WAV)
     assert type(caught.value) is error_type
     assert caught.value.status_code == status
     assert caught.value.code == code
@@ -338,13 +359,13 @@ async def test_status_errors_map_to_their_classes(
 async def test_response_timeout_is_a_typed_timeout(rogue_server: Callable[[Handler], Awaitable[str]]) -> None:
     async def handler(request: web.Request) -> web.Response:
         await _drain(request)
-        await asyncio.sleep(5)
+        await hold(request)
         return web.Response(status=200)
 
     url = await rogue_server(handler)
-    async with SpeechClient(url, KeyCredential("k"), timeout=Timeouts(response=0.2)) as client:
+    async with SpeechClient(url, KeyCredential("k"), timeout=Timeouts(response=0.2), retry=ONE_ATTEMPT) as client:
         with pytest.raises(SpeechTimeoutError) as caught:
-            await client.transcribe(b"RIFF")
+            await client.transcribe(TINY_WAV)
     assert isinstance(caught.value, TimeoutError)
     assert isinstance(caught.value, SpeechConnectionError)
 
@@ -352,22 +373,22 @@ async def test_response_timeout_is_a_typed_timeout(rogue_server: Callable[[Handl
 async def test_total_timeout_bounds_the_whole_call(rogue_server: Callable[[Handler], Awaitable[str]]) -> None:
     async def handler(request: web.Request) -> web.Response:
         await _drain(request)
-        await asyncio.sleep(5)
+        await hold(request)
         return web.Response(status=200)
 
     url = await rogue_server(handler)
-    async with SpeechClient(url, KeyCredential("k"), timeout=Timeouts(total=0.3)) as client:
+    async with SpeechClient(url, KeyCredential("k"), timeout=Timeouts(total=0.3), retry=ONE_ATTEMPT) as client:
         with pytest.raises(SpeechTimeoutError, match=r"total timeout of 0\.3 s"):
-            await client.transcribe(b"RIFF")
+            await client.transcribe(TINY_WAV)
 
 
 async def test_connection_refused_is_a_connection_error() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    async with SpeechClient(f"http://127.0.0.1:{port}", KeyCredential(SECRET)) as client:
+    async with SpeechClient(f"http://127.0.0.1:{port}", KeyCredential(SECRET), retry=ONE_ATTEMPT) as client:
         with pytest.raises(SpeechConnectionError, match=r"cannot connect to 127\.0\.0\.1") as caught:
-            await client.transcribe(b"RIFF")
+            await client.transcribe(TINY_WAV)
     assert not isinstance(caught.value, SpeechTimeoutError)
     assert SECRET not in str(caught.value)
 
@@ -382,9 +403,9 @@ async def test_server_closing_the_connection_is_a_connection_error(
         return web.Response(status=200)
 
     url = await rogue_server(handler)
-    async with SpeechClient(url, KeyCredential("k")) as client:
+    async with SpeechClient(url, KeyCredential("k"), retry=ONE_ATTEMPT) as client:
         with pytest.raises(SpeechConnectionError):
-            await client.transcribe(b"RIFF")
+            await client.transcribe(TINY_WAV)
 
 
 # --- secrets ---------------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from yarl import URL
 
     from .._audio import AudioSource
-    from .._config import Limits
+    from .._config import Limits, RetryPolicy, Timeouts
+    from .._credentials import Authenticator
     from .._http import Response, Transport
 
 __all__ = ["is_audio_url", "transcribe", "validate_options"]
@@ -91,7 +92,7 @@ def encode_definition(options: TranscriptionOptions, extra: Mapping[str, object]
 async def transcribe(
     transport: Transport,
     url: URL,
-    auth_headers: Mapping[str, str],
+    auth: Authenticator,
     *,
     audio: object,
     options: TranscriptionOptions,
@@ -99,8 +100,15 @@ async def transcribe(
     limits: Limits,
     extra_definition: Mapping[str, object] | None,
     filename: str | None,
+    retry: RetryPolicy | None,
+    timeouts: Timeouts | None,
+    spool: bool,
 ) -> TranscriptionResult:
-    """Validate, upload and decode one fast transcription."""
+    """Validate, upload and decode one fast transcription.
+
+    The call is idempotent (the service keeps nothing from it), so every transient failure may be
+    retried, as long as the audio can be sent again.
+    """
     if is_audio_url(audio):
         if options.audio_url is not None:
             raise InvalidOptionsError("the audio URL is given twice: as audio and as options.audio_url")
@@ -114,15 +122,24 @@ async def transcribe(
     definition = encode_definition(options, extra_definition)
     source: AudioSource | None = None
     if audio is not None:
-        source = await open_audio(audio, filename=filename, max_bytes=limits.max_audio_bytes)
+        source = await open_audio(audio, filename=filename, limits=limits, spool=spool)
     try:
+        # One body, and so one boundary, for every attempt: retries resend the very same bytes.
         body = MultipartBody([("definition", _ACCEPT_JSON, definition)], source)
-        headers = {"Accept": _ACCEPT_JSON, **auth_headers}
-        response = await transport.request("POST", url, headers=headers, body=body)
+        return await transport.request(
+            "POST",
+            url,
+            headers={"Accept": _ACCEPT_JSON},
+            decode=decode_result,
+            auth=auth,
+            body=body,
+            idempotent=True,
+            retry=retry,
+            timeouts=timeouts,
+        )
     finally:
         if source is not None:
             await source.aclose()
-    return decode_result(response)
 
 
 def decode_result(response: Response) -> TranscriptionResult:

@@ -4,7 +4,9 @@ An aiohttp server on loopback that answers ``POST /speechtotext/transcriptions:t
 the real service: same paths, query parameters, headers, status codes, error bodies, limits and JSON
 shapes. Recognition is real (faster-whisper, with the ``asr`` extra) or scripted (transcripts
 registered per audio content). Behaviour the public sources leave open is marked "unverified" in
-the code.
+the code. Faults are injected on demand (:class:`Fault`, :attr:`Emulator.faults`, ``--fault``):
+error statuses, slow or dropped connections, undecodable answers; every request's body is hashed
+as received, so tests can prove that retried uploads were byte-exact.
 
 Run it in your event loop (:class:`Emulator`), in a thread for synchronous code
 (:func:`serve_in_thread`), under your own runner (:func:`create_app`), from the command line
@@ -15,6 +17,7 @@ Run it in your event loop (:class:`Emulator`), in a thread for synchronous code
 from ._app import create_app
 from ._cli import main
 from ._config import EmulatorConfig
+from ._faults import ALL_FAULT_KINDS, AppliedFault, Fault, FaultPlan, RandomFaults
 from ._recognizer import (
     Recognition,
     RecognitionRequest,
@@ -30,8 +33,13 @@ from ._server import Emulator, serve_in_thread
 from ._whisper import WhisperRecognizer
 
 __all__ = (
+    "ALL_FAULT_KINDS",
+    "AppliedFault",
     "Emulator",
     "EmulatorConfig",
+    "Fault",
+    "FaultPlan",
+    "RandomFaults",
     "Recognition",
     "RecognitionRequest",
     "RecognizedPhrase",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import socket
+import struct
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -14,6 +18,7 @@ import anyio.to_thread
 from aiohttp import web
 
 from ._auth import authenticate, credential_kind
+from ._body import BodyTap
 from ._config import SUPPORTED_API_VERSIONS, EmulatorConfig
 from ._definition import decode_definition, parse_definition
 from ._errors import (
@@ -23,6 +28,20 @@ from ._errors import (
     emulator_error,
     invalid_argument,
     invalid_request,
+)
+from ._faults import (
+    FAULT_ROUTES,
+    LOCALES_ROUTE,
+    MALFORMED_BODY,
+    TRANSCRIBE_ROUTE,
+    Fault,
+    FaultPlan,
+    decode_fault,
+    decode_random_faults,
+    encode_applied,
+    fault_error,
+    retry_headers,
+    truncate_json,
 )
 from ._fetch import FETCH_TIMEOUT, fetch_audio
 from ._locales import SUBMIT_LOCALES, TRANSCRIBE_LOCALES
@@ -51,15 +70,18 @@ if TYPE_CHECKING:
 
     _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-__all__ = ("ADMIN_PREFIX", "EmulatorState", "create_app", "emulator_state")
+__all__ = ("ADMIN_PREFIX", "CLIENT_REQUEST_ID_HEADER", "EmulatorState", "create_app", "emulator_state")
 
 ADMIN_PREFIX: Final = "/_emulator/"
 TRANSCRIBE_PATH: Final = "/speechtotext/transcriptions:transcribe"
 LOCALES_PATH: Final = "/speechtotext/transcriptions/locales"
+CLIENT_REQUEST_ID_HEADER: Final = "x-ms-client-request-id"
 _ADMIN_MAX_BODY: Final = 64 * 1024 * 1024
 _STRICT_TRANSPORT_SECURITY: Final = "max-age=31536000; includeSubDomains; preload"
 # How long the rest of an upload is read (and dropped) after an early answer; aiohttp's lingering default.
 _DRAIN_SECONDS: Final = 10.0
+# How long a drop_mid_response fault waits for the first half of the answer to leave the process.
+_FLUSH_SECONDS: Final = 5.0
 
 _log = logging.getLogger("speech_async.emulator")
 
@@ -67,8 +89,9 @@ _log = logging.getLogger("speech_async.emulator")
 class EmulatorState:
     """Everything one application instance shares between requests."""
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, faults: FaultPlan | None = None) -> None:
         self.config = config
+        self.faults = FaultPlan() if faults is None else faults
         self.scripted = ScriptedRecognizer()
         recognizer = config.recognizer
         self.recognizer: Recognizer
@@ -107,8 +130,15 @@ def emulator_state(app: web.Application) -> EmulatorState:
 class _Exchange:
     request_id: str
     auth: AuthKind
+    body: BodyTap
+    client_request_id: str | None
     parts: list[RecordedPart] = field(default_factory=list[RecordedPart])
     definition: dict[str, object] | None = None
+    fault: Fault | None = None
+
+
+class _Dropped(Exception):
+    """A drop fault closed the connection: nobody is left to answer."""
 
 
 _EXCHANGE: Final = web.RequestKey("speech_async_emulator_exchange", _Exchange)
@@ -129,18 +159,19 @@ def _json_response(
     return response
 
 
-def _service_error_response(error: ServiceError) -> web.Response:
-    return _json_response(error.status, error.body(), close_connection=error.close_connection)
+def _service_error_response(error: ServiceError, headers: Mapping[str, str] | None = None) -> web.Response:
+    return _json_response(error.status, error.body(), headers=headers, close_connection=error.close_connection)
 
 
-def _gateway_error_response(error: GatewayError) -> web.Response:
+def _gateway_error_response(error: GatewayError, headers: Mapping[str, str] | None = None) -> web.Response:
     # unverified: the gateway's content type and framing (a fixed Content-Length is assumed).
-    return web.Response(status=error.status, body=error.body(), content_type="application/json")
+    return web.Response(status=error.status, body=error.body(), content_type="application/json", headers=headers)
 
 
 def _record(request: web.Request, exchange: _Exchange, status: int) -> RecordedRequest:
     raw_headers = ((name.decode("latin-1"), value.decode("latin-1")) for name, value in request.raw_headers)
     transfer_encoding = request.headers.get("Transfer-Encoding", "")
+    body = exchange.body
     return RecordedRequest(
         method=request.method,
         path=request.path,
@@ -155,13 +186,95 @@ def _record(request: web.Request, exchange: _Exchange, status: int) -> RecordedR
         definition=exchange.definition,
         status=status,
         request_id=exchange.request_id,
+        attempt_body_sha256=body.sha256(),
+        body_complete=body.complete,
+        client_request_id=exchange.client_request_id,
+        fault=None if exchange.fault is None else exchange.fault.kind,
     )
 
 
-async def _answer(request: web.Request, handler: _Handler, state: EmulatorState) -> web.StreamResponse:
+def _update_body(state: EmulatorState, request: web.Request, old: RecordedRequest, body: BodyTap) -> None:
+    """Replace ``old`` by a copy with what is known about the body now (after a late drain)."""
+    new = dataclasses.replace(
+        old,
+        body_bytes=request.content.total_bytes,
+        attempt_body_sha256=body.sha256(),
+        body_complete=body.complete,
+    )
+    requests = state.requests
+    for index in range(len(requests) - 1, -1, -1):
+        if requests[index] is old:
+            requests[index] = new
+            return
+
+
+def _route_name(request: web.Request) -> str | None:
+    name = request.match_info.route.name
+    return name if name in FAULT_ROUTES else None
+
+
+def _abort(request: web.Request, *, reset: bool) -> None:
+    """Close the connection now, discarding unsent data; ``reset`` sends a TCP RST instead of FIN."""
+    transport = request.transport
+    if transport is None:
+        return
+    if reset:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+async def _flushed(request: web.Request) -> None:
+    """Wait until what was written so far has left the process (or the connection is gone)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _FLUSH_SECONDS
+    transport = request.transport
+    while transport is not None and not transport.is_closing() and transport.get_write_buffer_size():
+        if loop.time() > deadline:
+            return
+        await asyncio.sleep(0.005)
+
+
+def _fault_status_response(fault: Fault) -> web.Response:
+    error = fault_error(fault)
+    headers = retry_headers(fault, time.time())
+    if isinstance(error, GatewayError):
+        return _gateway_error_response(error, headers)
+    return _service_error_response(error, headers)
+
+
+async def _apply_request_fault(request: web.Request, exchange: _Exchange, fault: Fault) -> web.StreamResponse | None:
+    """Act on the faults that decide before the handler runs; an answer, or ``None`` to go on."""
+    if fault.status is not None:
+        if fault.read_body_first:
+            await exchange.body.drain()
+        return _fault_status_response(fault)
+    if fault.drop_after_request_bytes is not None:
+        await exchange.body.skip(fault.drop_after_request_bytes)
+        _abort(request, reset=True)
+        raise _Dropped
+    if fault.stall_request:
+        exchange.body.stall(fault.stall_request)
+    return None
+
+
+async def _answer(
+    request: web.Request, handler: _Handler, state: EmulatorState, exchange: _Exchange
+) -> web.StreamResponse:
     try:
-        # Authentication comes first: before the api-version, before reading any body.
+        # Authentication comes first: before the api-version, before reading any body, before faults.
         state.authenticate(request.headers, state.config)
+        route = _route_name(request)
+        if route is not None:
+            exchange.fault = state.faults.take(
+                route, request_id=exchange.request_id, client_request_id=exchange.client_request_id
+            )
+        if exchange.fault is not None:
+            answer = await _apply_request_fault(request, exchange, exchange.fault)
+            if answer is not None:
+                return answer
         return await handler(request)
     except ServiceError as exc:
         return _service_error_response(exc)
@@ -171,31 +284,74 @@ async def _answer(request: web.Request, handler: _Handler, state: EmulatorState)
         return _gateway_error_response(GatewayError(404, RESOURCE_NOT_FOUND_MESSAGE))
     except web.HTTPException as exc:
         return _service_error_response(ServiceError(exc.status, "InvalidRequest", exc.reason))
-    except (asyncio.CancelledError, ConnectionError):
+    except (asyncio.CancelledError, ConnectionError, _Dropped):
         raise
     except Exception:
         _log.exception("speech_async emulator: unexpected error in %s", request.path)
         return _service_error_response(ServiceError(500, "InternalServerError", "An unexpected error occurred."))
 
 
-async def _discard_body(request: web.Request) -> None:
-    while await request.content.readany():
-        pass
-
-
-async def _send_then_drain(request: web.Request, response: web.StreamResponse) -> None:
+async def _send_then_drain(request: web.Request, response: web.StreamResponse, body: BodyTap) -> None:
     """Send an early answer now, then read and drop the rest of the upload.
 
     The client sees the answer while it is still uploading, and a client that reads only after
     sending everything can finish sending instead of hitting a reset connection. aiohttp's own
     lingering close would do the draining too, but it does not notice a client that hangs up,
-    and would then hold the server's shutdown for its whole timeout.
+    would then hold the server's shutdown for its whole timeout, and would not hash the rest.
     """
     response.force_close()
     await response.prepare(request)
     await response.write_eof()
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(_discard_body(request), _DRAIN_SECONDS)
+        await asyncio.wait_for(body.drain(), _DRAIN_SECONDS)
+
+
+def _entity_headers(response: web.StreamResponse, *, content_type: bool) -> dict[str, str]:
+    skipped = (
+        {"content-length", "transfer-encoding"}
+        if content_type
+        else {"content-length", "transfer-encoding", "content-type"}
+    )
+    return {name: value for name, value in response.headers.items() if name.lower() not in skipped}
+
+
+def _response_body(response: web.StreamResponse) -> bytes:
+    body = response.body if isinstance(response, web.Response) else None
+    return body if isinstance(body, bytes) else b""
+
+
+def _garble(response: web.StreamResponse, fault: Fault | None) -> web.StreamResponse:
+    """The 200 with an undecodable body that a malformed_json / truncated_json fault sends."""
+    if fault is None or not (fault.malformed_json or fault.truncated_json):
+        return response
+    body = MALFORMED_BODY if fault.malformed_json else truncate_json(_response_body(response))
+    return _json_response(200, body, headers=_entity_headers(response, content_type=False))
+
+
+async def _send_in_halves(request: web.Request, response: web.StreamResponse, fault: Fault) -> web.StreamResponse:
+    """Send the headers and half the body, then pause (delay_body) or hang up (drop_mid_response)."""
+    body = _response_body(response)
+    half = len(body) // 2
+    stream = web.StreamResponse(
+        status=response.status, reason=response.reason, headers=_entity_headers(response, content_type=True)
+    )
+    stream.enable_chunked_encoding()
+    if response.keep_alive is False:
+        stream.force_close()
+    try:
+        await stream.prepare(request)
+        await stream.write(body[:half])
+        if fault.drop_mid_response:
+            await _flushed(request)
+            _abort(request, reset=False)
+            return stream
+        await asyncio.sleep(fault.delay_body)
+        await stream.write(body[half:])
+        await stream.write_eof()
+    except ConnectionError:
+        # The client went away meanwhile; aiohttp notices too and sends nothing more.
+        pass
+    return stream
 
 
 @web.middleware
@@ -203,10 +359,19 @@ async def _service_middleware(request: web.Request, handler: _Handler) -> web.St
     if request.path.startswith(ADMIN_PREFIX):
         return await handler(request)
     state = request.app[_STATE]
-    exchange = _Exchange(request_id=str(uuid.uuid4()), auth=credential_kind(request.headers))
+    exchange = _Exchange(
+        request_id=str(uuid.uuid4()),
+        auth=credential_kind(request.headers),
+        body=BodyTap(request.content),
+        client_request_id=request.headers.get(CLIENT_REQUEST_ID_HEADER),
+    )
     request[_EXCHANGE] = exchange
     try:
-        response = await _answer(request, handler, state)
+        response = await _answer(request, handler, state, exchange)
+    except _Dropped:
+        state.requests.append(_record(request, exchange, 0))
+        # Never sent: the connection is already closed, which aiohttp handles quietly.
+        return web.Response(status=500)
     except ConnectionError:
         # The client went away mid-request: nobody to answer, nothing worth an error log.
         state.requests.append(_record(request, exchange, 0))
@@ -214,9 +379,19 @@ async def _service_middleware(request: web.Request, handler: _Handler) -> web.St
     except BaseException:
         state.requests.append(_record(request, exchange, 0))
         raise
-    state.requests.append(_record(request, exchange, response.status))
+    fault = exchange.fault
+    response = _garble(response, fault)
+    # A body that has completely arrived but was not read to its end (an early answer) is hashed now.
+    exchange.body.settle()
+    record = _record(request, exchange, response.status)
+    state.requests.append(record)
+    if fault is not None and fault.delay_headers:
+        await asyncio.sleep(fault.delay_headers)
+    if fault is not None and (fault.delay_body or fault.drop_mid_response):
+        return await _send_in_halves(request, response, fault)
     if not request.content.is_eof():
-        await _send_then_drain(request, response)
+        await _send_then_drain(request, response, exchange.body)
+        _update_body(state, request, record, exchange.body)
     return response
 
 
@@ -328,7 +503,13 @@ async def _transcribe(request: web.Request) -> web.StreamResponse:
     _require_multipart(request)
     spools = SpoolSet()
     try:
-        form = await read_form(request, spools=spools, max_audio_bytes=config.max_audio_bytes, recorded=exchange.parts)
+        form = await read_form(
+            request.headers,
+            exchange.body,
+            spools=spools,
+            max_audio_bytes=config.max_audio_bytes,
+            recorded=exchange.parts,
+        )
         if form.definition is None:
             # unverified: the codes for a request without the definition part.
             raise invalid_request("EmptyRequest", "The definition part is required.")
@@ -391,6 +572,41 @@ async def _admin_clear_requests(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
+async def _admin_add_fault(request: web.Request) -> web.StreamResponse:
+    try:
+        fault = decode_fault(await request.read())
+    except ValueError as exc:
+        return _admin_error(400, f"invalid fault: {exc}")
+    request.app[_STATE].faults.add(fault)
+    return web.Response(status=204)
+
+
+async def _admin_random_faults(request: web.Request) -> web.StreamResponse:
+    try:
+        settings = decode_random_faults(await request.read())
+        request.app[_STATE].faults.random(
+            rate=settings.rate, faults=settings.faults, seed=settings.seed, route=settings.route
+        )
+    except ValueError as exc:
+        return _admin_error(400, f"invalid random faults: {exc}")
+    return web.Response(status=204)
+
+
+async def _admin_clear_faults(request: web.Request) -> web.StreamResponse:
+    request.app[_STATE].faults.clear()
+    return web.Response(status=204)
+
+
+async def _admin_get_applied(request: web.Request) -> web.StreamResponse:
+    body = encode_applied(request.app[_STATE].faults)
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
+async def _admin_clear_applied(request: web.Request) -> web.StreamResponse:
+    request.app[_STATE].faults.clear_applied()
+    return web.Response(status=204)
+
+
 async def _on_startup(app: web.Application) -> None:
     recognizer = app[_STATE].recognizer
     if isinstance(recognizer, WhisperRecognizer):
@@ -401,23 +617,33 @@ async def _on_cleanup(app: web.Application) -> None:
     await app[_STATE].aclose()
 
 
-def create_app(config: EmulatorConfig | None = None) -> web.Application:
+def create_app(config: EmulatorConfig | None = None, *, faults: FaultPlan | None = None) -> web.Application:
     """A new emulator application, for running under your own ``aiohttp`` runner.
 
-    Routes: ``POST /speechtotext/transcriptions:transcribe``, ``GET
-    /speechtotext/transcriptions/locales``, and the admin API under ``/_emulator/`` (no key
-    needed): ``PUT /_emulator/scripted/{sha256}``, ``DELETE /_emulator/scripted``, ``GET`` and
-    ``DELETE /_emulator/requests``.
+    Routes: ``POST /speechtotext/transcriptions:transcribe`` (route name ``"transcribe"``),
+    ``GET /speechtotext/transcriptions/locales`` (``"locales"``), and the admin API under
+    ``/_emulator/`` (no key needed): ``PUT /_emulator/scripted/{sha256}``, ``DELETE
+    /_emulator/scripted``, ``GET`` and ``DELETE /_emulator/requests``, ``POST /_emulator/faults``
+    (a :class:`Fault` as JSON), ``POST /_emulator/faults/random`` (``{"rate", "seed", "route"}``,
+    optionally ``"faults"``; default :data:`ALL_FAULT_KINDS`), ``DELETE /_emulator/faults``, and
+    ``GET`` / ``DELETE /_emulator/faults/applied``.
+
+    Pass ``faults`` to keep a handle on the :class:`FaultPlan` the application uses.
     """
-    state = EmulatorState(config or EmulatorConfig())
+    state = EmulatorState(config or EmulatorConfig(), faults)
     app = web.Application(middlewares=[_service_middleware], client_max_size=_ADMIN_MAX_BODY)
     app[_STATE] = state
-    app.router.add_post(TRANSCRIBE_PATH, _transcribe)
-    app.router.add_get(LOCALES_PATH, _locales, allow_head=False)
+    app.router.add_post(TRANSCRIBE_PATH, _transcribe, name=TRANSCRIBE_ROUTE)
+    app.router.add_get(LOCALES_PATH, _locales, allow_head=False, name=LOCALES_ROUTE)
     app.router.add_put(ADMIN_PREFIX + "scripted/{sha256}", _admin_put_scripted)
     app.router.add_delete(ADMIN_PREFIX + "scripted", _admin_clear_scripted)
     app.router.add_get(ADMIN_PREFIX + "requests", _admin_get_requests, allow_head=False)
     app.router.add_delete(ADMIN_PREFIX + "requests", _admin_clear_requests)
+    app.router.add_post(ADMIN_PREFIX + "faults", _admin_add_fault)
+    app.router.add_post(ADMIN_PREFIX + "faults/random", _admin_random_faults)
+    app.router.add_delete(ADMIN_PREFIX + "faults", _admin_clear_faults)
+    app.router.add_get(ADMIN_PREFIX + "faults/applied", _admin_get_applied, allow_head=False)
+    app.router.add_delete(ADMIN_PREFIX + "faults/applied", _admin_clear_applied)
     app.on_startup.append(_on_startup)
     app.on_cleanup.append(_on_cleanup)
     app.on_response_prepare.append(_add_service_headers)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
+import random
 import signal
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from ._config import DEFAULT_MAX_AUDIO_BYTES, DEFAULT_MAX_AUDIO_SECONDS, EmulatorConfig
+from ._faults import ALL_FAULT_KINDS, ANY_ROUTE, FAULT_ROUTES, Fault, decode_fault
 from ._server import Emulator
 
 if TYPE_CHECKING:
@@ -28,6 +32,31 @@ def _positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
     return value
+
+
+def _fault(text: str) -> Fault:
+    try:
+        return decode_fault(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid fault {text!r}: {exc}") from None
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class _FaultOptions:
+    queued: tuple[Fault, ...]
+    rate: float
+    seed: int
+    route: str
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,10 +88,44 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_AUDIO_SECONDS,
         help="longest accepted audio in seconds (default %(default)g)",
     )
+    faults = parser.add_argument_group(
+        "fault injection",
+        "Make the emulator misbehave on purpose. Queued faults (--fault) come first; the random mode "
+        "applies to requests without one. GET /_emulator/faults/applied lists what was injected.",
+    )
+    faults.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='queue a fault, a JSON object with Fault field names, e.g. \'{"status": 429, "retry_after": 2}\' '
+        "(repeatable; applied in order)",
+    )
+    faults.add_argument(
+        "--fault-rate",
+        type=_rate,
+        default=0.0,
+        metavar="RATE",
+        help="give each request a random fault of any kind with this probability (0 to 1)",
+    )
+    faults.add_argument(
+        "--fault-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the random faults (default: a random seed, printed to stderr)",
+    )
+    faults.add_argument(
+        "--fault-route",
+        choices=(*FAULT_ROUTES, ANY_ROUTE),
+        default="transcribe",
+        help="route the random faults apply to (default %(default)s)",
+    )
     return parser
 
 
-async def _serve(config: EmulatorConfig, host: str, port: int) -> None:
+async def _serve(config: EmulatorConfig, host: str, port: int, faults: _FaultOptions) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -70,13 +133,30 @@ async def _serve(config: EmulatorConfig, host: str, port: int) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     async with Emulator(config, host=host, port=port) as emulator:
+        for fault in faults.queued:
+            emulator.faults.add(fault)
+        if faults.rate > 0:
+            emulator.faults.random(rate=faults.rate, faults=ALL_FAULT_KINDS, seed=faults.seed, route=faults.route)
         print(emulator.url, flush=True)
         await stop.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator from the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.fault_seed is not None and not args.fault_rate:
+        parser.error("--fault-seed needs --fault-rate")
+    rate: float = args.fault_rate
+    seed: int = random.SystemRandom().randrange(2**32) if args.fault_seed is None else args.fault_seed
+    faults = _FaultOptions(queued=tuple(args.fault), rate=rate, seed=seed, route=args.fault_route)
+    if rate > 0:
+        # The seed is what it takes to replay a failing run's faults.
+        print(
+            f"speech-async emulator: random faults on route {faults.route!r}: rate {rate:g}, seed {seed}",
+            file=sys.stderr,
+            flush=True,
+        )
     recognizer: str = args.recognizer
     config = EmulatorConfig(
         key=args.key or None,
@@ -85,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_audio_seconds=args.max_audio_seconds,
     )
     try:
-        asyncio.run(_serve(config, args.host, args.port))
+        asyncio.run(_serve(config, args.host, args.port, faults))
     except KeyboardInterrupt:
         return 0
     except (OSError, RuntimeError) as exc:

@@ -94,16 +94,20 @@ class ServiceError(Exception):
 
 
 class GatewayError(Exception):
-    """An error answer in the gateway's ``{"error": {...}}`` shape (authentication, routing)."""
+    """An error answer in the gateway's ``{"error": {...}}`` shape (authentication, routing).
 
-    def __init__(self, status: int, message: str) -> None:
+    ``code`` defaults to the status as a string, as in the gateway's 401 and 429 answers.
+    """
+
+    def __init__(self, status: int, message: str, *, code: str | None = None) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+        self.code = str(status) if code is None else code
 
     def body(self) -> bytes:
         """The JSON body of the answer."""
-        detail = _GatewayDetail(code=str(self.status), message=self.message)
+        detail = _GatewayDetail(code=self.code, message=self.message)
         return msgspec.json.encode(_GatewayBody(error=detail))
 
 

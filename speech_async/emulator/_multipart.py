@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from aiohttp import BodyPartReader, MultipartReader
 from aiohttp.http_exceptions import HttpProcessingError
@@ -20,8 +20,9 @@ from ._recording import RecordedPart
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from aiohttp import web
+    from aiohttp import StreamReader
 
+    from ._body import BodyTap
     from ._spool import SpooledAudio, SpoolSet
 
 __all__ = ("ReceivedForm", "read_form", "too_large")
@@ -106,13 +107,17 @@ async def _drain_part(part: BodyPartReader, limit: int) -> tuple[int, str]:
 
 
 async def read_form(
-    request: web.Request,
+    headers: Mapping[str, str],
+    body: BodyTap,
     *,
     spools: SpoolSet,
     max_audio_bytes: int,
     recorded: list[RecordedPart],
 ) -> ReceivedForm:
-    """Read the whole body part by part, appending each part's description to ``recorded``."""
+    """Read the whole body part by part, appending each part's description to ``recorded``.
+
+    ``body`` stands in for the request's payload stream, so that every byte read is hashed.
+    """
     definition: bytes | None = None
     audio: SpooledAudio | None = None
     definition_too_large = invalid_request(
@@ -120,7 +125,7 @@ async def read_form(
         f"The definition exceeds the maximum size of {_MAX_DEFINITION_BYTES} bytes.",
     )
     try:
-        reader = await request.multipart()
+        reader = MultipartReader(headers, cast("StreamReader", body))
         while (part := await reader.next()) is not None:
             if isinstance(part, MultipartReader):
                 # Nested multipart is not part of the protocol: skip it.

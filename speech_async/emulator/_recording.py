@@ -86,11 +86,20 @@ class RecordedRequest:
         content_type: The ``Content-Type`` header.
         chunked: Whether the body came with ``Transfer-Encoding: chunked``.
         content_length: The ``Content-Length`` header, if sent.
-        body_bytes: Body bytes the emulator actually received before answering.
+        body_bytes: Body bytes (de-chunked) that arrived from the client. For an answer sent
+            before the upload ended, the record is replaced once the rest was read (or the
+            client hung up).
         parts: The multipart parts in wire order (empty when the body was not read).
         definition: The parsed ``definition`` JSON object, if it parsed as one.
         status: The HTTP status answered; ``0`` if the client went away before an answer.
         request_id: The ``apim-request-id`` the emulator answered with.
+        attempt_body_sha256: Hex SHA-256 of the entire body as received (the raw multipart
+            body, de-chunked); ``None`` if the emulator could not read it to its end.
+        body_complete: Whether the emulator read the whole body (``Content-Length`` reached or
+            the chunked terminator seen); ``True`` exactly when :attr:`attempt_body_sha256` is set.
+        client_request_id: The ``x-ms-client-request-id`` header, which a client repeats on
+            every attempt of one logical call.
+        fault: :attr:`Fault.kind` of the fault injected into this request, if any.
     """
 
     method: str
@@ -106,6 +115,10 @@ class RecordedRequest:
     definition: Mapping[str, object] | None
     status: int
     request_id: str
+    attempt_body_sha256: str | None = None
+    body_complete: bool = False
+    client_request_id: str | None = None
+    fault: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of request header ``name`` (case-insensitive), or ``None``."""

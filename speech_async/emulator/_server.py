@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Generator
     from types import TracebackType
 
+    from ._faults import FaultPlan
     from ._recording import RecordedRequest
     from ._scripted import ScriptedRecognizer
 
@@ -42,6 +43,7 @@ class Emulator:
 
         async with Emulator(EmulatorConfig(key="k", recognizer="scripted")) as emulator:
             emulator.scripted.register(audio_bytes, ScriptedTranscript(phrases=(...)))
+            emulator.faults.add(Fault(status=503, retry_after=1))  # the next request gets a 503
             ...  # POST f"{emulator.url}/speechtotext/transcriptions:transcribe?api-version=..."
     """
 
@@ -76,6 +78,11 @@ class Emulator:
     def scripted(self) -> ScriptedRecognizer:
         """The transcript registry used when ``recognizer="scripted"`` (always present)."""
         return self._state.scripted
+
+    @property
+    def faults(self) -> FaultPlan:
+        """The faults this emulator injects (queue them with ``faults.add(Fault(...))``)."""
+        return self._state.faults
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -15,7 +15,7 @@ import anyio.to_thread
 if TYPE_CHECKING:
     from typing import BinaryIO
 
-__all__ = ("Spool", "SpoolSet", "SpooledAudio")
+__all__ = ("Spool", "SpoolSet", "SpooledAudio", "spool_prefix")
 
 # Writes are batched so that a 300 MB upload costs a few hundred thread hops, not tens of thousands.
 _FLUSH_BYTES: Final = 1024 * 1024
@@ -30,8 +30,13 @@ class SpooledAudio:
     sha256: str
 
 
+def spool_prefix() -> str:
+    """The name prefix of this process's spool files (the pid tells concurrent emulators apart)."""
+    return f"speech-async-emulator-{os.getpid()}-"
+
+
 def _create() -> tuple[Path, BinaryIO]:
-    fd, name = tempfile.mkstemp(prefix="speech-async-emulator-", suffix=".audio")
+    fd, name = tempfile.mkstemp(prefix=spool_prefix(), suffix=".audio")
     return Path(name), os.fdopen(fd, "wb")
 
 

@@ -18,6 +18,14 @@ Then::
         # point your client at speech_emulator.url with speech_emulator_key ...
         assert speech_emulator.requests[-1].status == 200
 
+Make it misbehave with faults, then check every attempt's upload from the records::
+
+    speech_emulator.faults.add(Fault(status=429, retry_after=1, count=2))
+    ...  # your client retries twice, then succeeds
+    attempts = [r for r in speech_emulator.requests if r.client_request_id == request_id]
+    assert [r.status for r in attempts] == [429, 429, 200]
+    assert len({r.attempt_body_sha256 for r in attempts}) == 1
+
 ``speech_emulator`` is function-scoped: every test gets a fresh emulator (port 0, the scripted
 recognizer, key :data:`SPEECH_EMULATOR_KEY`), closed when the test ends.
 """

@@ -1,0 +1,129 @@
+"""Recognising audio by its first bytes, and reading the duration where the header states it.
+
+Only what the first few kilobytes tell is used: enough to refuse a text file or an image before it is
+uploaded, and to catch audio that is longer than the service accepts, without reading the audio.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["HEAD_BYTES", "AudioHead", "sniff"]
+
+HEAD_BYTES: Final = 64 * 1024
+"""How much of the start of the audio is examined."""
+
+_EXTENSIONS: Final = {
+    "wav": "WAV",
+    "wave": "WAV",
+    "mp3": "MP3",
+    "ogg": "OGG",
+    "opus": "OGG",
+    "oga": "OGG",
+    "spx": "OGG",
+    "flac": "FLAC",
+    "wma": "WMA",
+    "asf": "WMA",
+    "aac": "AAC",
+    "amr": "AMR",
+    "webm": "WebM",
+    "mka": "WebM",
+    "m4a": "MP4",
+    "mp4": "MP4",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AudioHead:
+    """What the start of some audio says about it."""
+
+    format: str | None
+    """``WAV``, ``MP3``, ``OGG``, ``FLAC``, ``WMA``, ``AAC``, ``AMR``, ``WebM``, ``MP4``, or ``None`` when not audio."""
+    seconds: float | None
+    """The duration, when the header states it (WAV and FLAC)."""
+
+
+def sniff(head: bytes, total_size: int | None) -> AudioHead:
+    """Identify the format from ``head`` (the first bytes) and, for WAV and FLAC, the duration."""
+    if len(head) >= 12 and head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        return AudioHead("WAV", _wav_seconds(head, total_size))
+    if head[:4] == b"fLaC":
+        return AudioHead("FLAC", _flac_seconds(head))
+    if head[:4] == b"OggS":
+        return AudioHead("OGG", None)
+    if head[:3] == b"ID3" or _is_mpeg_frame(head):
+        return AudioHead("MP3", None)
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return AudioHead("WebM", None)
+    if head[:16] == b"\x30\x26\xb2\x75\x8e\x66\xcf\x11\xa6\xd9\x00\xaa\x00\x62\xce\x6c":
+        return AudioHead("WMA", None)
+    if head[:5] == b"#!AMR":
+        return AudioHead("AMR", None)
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return AudioHead("AAC", None)
+    if head[4:8] == b"ftyp":
+        # unverified: an MP4/M4A container; the documented list names AAC, which often comes this way.
+        return AudioHead("MP4", None)
+    return AudioHead(None, None)
+
+
+def format_for_extension(filename: str) -> str | None:
+    """The format a file name's extension claims, if it names an audio format."""
+    _, dot, extension = filename.rpartition(".")
+    return _EXTENSIONS.get(extension.lower()) if dot else None
+
+
+def describe_head(head: bytes) -> str:
+    """A short, safe description of bytes that are not audio, for error messages."""
+    sample = head[:16]
+    if sample and all(32 <= byte < 127 or byte in (9, 10, 13) for byte in sample):
+        return f"text {sample.decode('ascii')!r}"
+    return f"bytes {sample.hex(' ')}"
+
+
+def _is_mpeg_frame(head: bytes) -> bool:
+    # An MPEG audio frame header: 11 sync bits, a valid version and layer 3, and a bitrate index that
+    # is neither "free" nor "bad". (AAC's ADTS has layer bits 00, so it is told apart.)
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return False
+    version = (head[1] >> 3) & 0x03
+    layer = (head[1] >> 1) & 0x03
+    bitrate = head[2] >> 4
+    return version != 0x01 and layer == 0x01 and bitrate not in (0x0, 0xF)
+
+
+def _wav_seconds(head: bytes, total_size: int | None) -> float | None:
+    byte_rate: int | None = None
+    offset = 12
+    while offset + 8 <= len(head):
+        chunk_id = head[offset : offset + 4]
+        (chunk_size,) = struct.unpack_from("<I", head, offset + 4)
+        body = offset + 8
+        if chunk_id == b"fmt " and body + 12 <= len(head):
+            (byte_rate,) = struct.unpack_from("<I", head, body + 8)
+        elif chunk_id == b"data":
+            if not byte_rate:
+                return None
+            data_size = chunk_size
+            # Streamed WAVs leave the size 0 or all ones: the data then runs to the end of the file.
+            if (data_size in (0, 0xFFFFFFFF) or head[:4] == b"RF64") and total_size is not None:
+                data_size = total_size - body
+            elif total_size is not None:
+                data_size = min(data_size, total_size - body)
+            return max(data_size, 0) / byte_rate
+        offset = body + chunk_size + (chunk_size & 1)
+    return None
+
+
+def _flac_seconds(head: bytes) -> float | None:
+    # STREAMINFO is the first metadata block: 20-bit sample rate and 36-bit total samples at bytes 18..26.
+    if len(head) < 26 or head[4] & 0x7F != 0:
+        return None
+    packed = int.from_bytes(head[18:26], "big")
+    sample_rate = packed >> 44
+    total_samples = packed & ((1 << 36) - 1)
+    if not sample_rate or not total_samples:
+        return None
+    return total_samples / sample_rate
