@@ -35,6 +35,7 @@ pytest: $(VENV)/.dev-deps
 
 bench: $(VENV)/.dev-deps
 	$(PY) -m benchmarks.upload_memory
+	$(PY) -m benchmarks.soak
 
 # Regenerates the bundled speech samples (needs espeak-ng and sox from Debian's packages).
 samples:

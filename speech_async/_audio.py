@@ -241,6 +241,7 @@ class _StreamSource(AudioSource):
         self._rest = rest
         self._on_close = on_close
         self._advanced = False
+        self._exhausted = False
 
     @property
     def replayable(self) -> bool:
@@ -248,10 +249,18 @@ class _StreamSource(AudioSource):
 
     async def _read(self) -> AsyncIterator[bytes | memoryview]:
         yield self._first_chunk
+        if self._exhausted:
+            return
         self._advanced = True
+        rest = False
         async for chunk in self._rest:
             if chunk:
+                rest = True
                 yield _require_bytes(chunk, self.filename)
+        if not rest:
+            # The stream held nothing past its first chunk, which we keep: it can be sent again whole.
+            self._exhausted = True
+            self._advanced = False
 
     async def head(self) -> bytes | None:
         return self._first_chunk
@@ -328,8 +337,8 @@ async def _check(source: AudioSource, limits: Limits) -> None:
     limit = limits.max_audio_seconds
     if limit is not None and found.seconds is not None and found.seconds > limit:
         raise InvalidAudioError(
-            f"the audio {source.filename!r} lasts {found.seconds / 60:.1f} minutes, over the limit of "
-            f"{limit / 60:.1f} minutes: split it, or use batch transcription for long recordings"
+            f"the audio {source.filename!r} lasts {_duration(found.seconds)}, over the limit of {_duration(limit)}: "
+            "split it, use batch transcription for long recordings, or raise Limits.max_audio_seconds"
         )
 
 
@@ -517,6 +526,10 @@ def _too_large(filename: str, size_text: str, max_bytes: int) -> str:
         f"the audio {filename!r} is {size_text}, over the limit of {_mb(max_bytes)}: pass an audio URL "
         "for large files, or raise Limits.max_audio_bytes if the service accepts more"
     )
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} minutes"
 
 
 def _mb(size: int) -> str:

@@ -78,8 +78,11 @@ def format_for_extension(filename: str) -> str | None:
 def describe_head(head: bytes) -> str:
     """A short, safe description of bytes that are not audio, for error messages."""
     sample = head[:16]
-    if sample and all(32 <= byte < 127 or byte in (9, 10, 13) for byte in sample):
-        return f"text {sample.decode('ascii')!r}"
+    printable = 0
+    while printable < len(sample) and (32 <= sample[printable] < 127 or sample[printable] in (9, 10, 13)):
+        printable += 1
+    if printable >= 4:
+        return f"text {sample[:printable].decode('ascii')!r}"
     return f"bytes {sample.hex(' ')}"
 
 

@@ -11,6 +11,7 @@ from typing import Any, BinaryIO, TextIO
 import pytest
 
 from speech_async import (
+    AudioSourceError,
     DiarizationOptions,
     EnhancedMode,
     InvalidAudioError,
@@ -23,7 +24,7 @@ from speech_async import (
     SpeechError,
     TranscriptionOptions,
 )
-from speech_async.emulator import Emulator
+from speech_async.emulator import Emulator, ScriptedTranscript
 
 OPTION_CASES: dict[str, tuple[TranscriptionOptions, str]] = {
     "max-speakers-below-range": (
@@ -251,3 +252,150 @@ def _literal(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+@pytest.fixture
+def non_audio_files(tmp_path: Path) -> dict[str, Path]:
+    pdf = tmp_path / "minutes.wav"
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj" + bytes(2000))
+    text = tmp_path / "notes.txt"
+    text.write_text("These are my meeting notes, not audio.\n" * 50)
+    return {"pdf-named-wav": pdf, "text": text}
+
+
+async def test_non_audio_file_is_refused_before_sending(
+    client: SpeechClient, emulator: Emulator, non_audio_files: dict[str, Path]
+) -> None:
+    with pytest.raises(InvalidAudioError, match=r"not in a format the service accepts \(it starts with text '%PDF"):
+        await client.transcribe(non_audio_files["pdf-named-wav"])
+    with pytest.raises(InvalidAudioError, match="its name says WAV, but the content is not"):
+        await client.transcribe(non_audio_files["pdf-named-wav"])
+    with pytest.raises(InvalidAudioError, match="starts with text 'These are my mee'"):
+        await client.transcribe(non_audio_files["text"])
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [b"\x00" * 4096, b"GIF89a" + bytes(100), b"RIFF\x10\x00\x00\x00AVI LIST" + bytes(100)],
+    ids=["zeros", "gif", "avi"],
+)
+async def test_non_audio_bytes_and_streams_are_refused(client: SpeechClient, emulator: Emulator, junk: bytes) -> None:
+    async def stream() -> AsyncIterator[bytes]:
+        yield junk
+
+    for audio in (junk, io.BytesIO(junk), stream()):
+        with pytest.raises(InvalidAudioError, match="not in a format the service accepts"):
+            await client.transcribe(audio)
+    assert emulator.requests == []
+
+
+async def test_format_check_can_be_turned_off(emulator: Emulator, speech_emulator_key: str) -> None:
+    limits = Limits(check_audio_format=False)
+    async with SpeechClient(emulator.url, KeyCredential(speech_emulator_key), limits=limits) as client:
+        with pytest.raises(SpeechError) as caught:
+            await client.transcribe(b"GIF89a" + bytes(100))
+    assert not isinstance(caught.value, InvalidInputError), "the service, not the client, refused it"
+    assert len(emulator.requests) == 1
+
+
+def _wav_header(seconds: float, rate: int = 16000) -> bytes:
+    import struct
+
+    data_size = int(seconds * rate * 2)
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + data_size)
+        + b"WAVEfmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + (b"data" + struct.pack("<I", data_size))
+    )
+
+
+@pytest.fixture
+def long_wav(tmp_path: Path) -> Path:
+    """A sparse file: a header that declares 2.5 hours, and the size to match, without writing 288 MB."""
+    path = tmp_path / "long.wav"
+    header = _wav_header(2.5 * 3600, rate=8000)
+    with path.open("wb") as file:
+        file.write(header)
+        file.truncate(len(header) + int(2.5 * 3600 * 8000 * 2))
+    return path
+
+
+async def test_audio_over_the_duration_limit_is_refused_before_sending(
+    client: SpeechClient, emulator: Emulator, long_wav: Path
+) -> None:
+    with pytest.raises(InvalidAudioError, match=r"lasts 150\.0 minutes, over the limit of 120\.0 minutes"):
+        await client.transcribe(long_wav)
+    assert emulator.requests == []
+
+
+async def test_duration_limit_is_configuration(emulator: Emulator, speech_emulator_key: str) -> None:
+    from .conftest import make_wav
+
+    audio = make_wav(seconds=3)
+    emulator.scripted.register(audio, ScriptedTranscript(phrases=()))
+    async with SpeechClient(
+        emulator.url, KeyCredential(speech_emulator_key), limits=Limits(max_audio_seconds=2)
+    ) as client:
+        with pytest.raises(InvalidAudioError, match=r"lasts 3\.0 s, over the limit of 2\.0 s"):
+            await client.transcribe(audio)
+    async with SpeechClient(
+        emulator.url, KeyCredential(speech_emulator_key), limits=Limits(max_audio_seconds=None)
+    ) as client:
+        assert (await client.transcribe(audio)).phrases == []
+
+
+async def test_flac_duration_is_read_from_its_header(
+    emulator: Emulator, speech_emulator_key: str, samples: dict[str, bytes]
+) -> None:
+    async with SpeechClient(
+        emulator.url, KeyCredential(speech_emulator_key), limits=Limits(max_audio_seconds=5)
+    ) as client:
+        with pytest.raises(InvalidAudioError, match=r"lasts 5\.5 s, over the limit of 5\.0 s"):
+            await client.transcribe(samples["call-stereo.flac"])
+    assert emulator.requests == []
+
+
+class _ShrinkingFile(io.RawIOBase):
+    """Claims more bytes than it delivers, like a file truncated while it is being read."""
+
+    def __init__(self, data: bytes, claimed: int) -> None:
+        self._data = io.BytesIO(data)
+        self._claimed = claimed
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._data.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            return self._data.seek(self._claimed)
+        return self._data.seek(offset, whence)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._data.read(size)
+
+
+async def test_audio_that_shrinks_while_it_is_sent_fails_loudly(
+    client: SpeechClient, emulator: Emulator, hello_bytes: bytes
+) -> None:
+    with pytest.raises(AudioSourceError, match=r"shrank while it was being sent: 160606 of 170000 bytes"):
+        await client.transcribe(_ShrinkingFile(hello_bytes, claimed=170_000), filename="hello.wav")  # pyright: ignore[reportArgumentType]
+    assert all(not r.body_complete for r in emulator.requests), "the service never got a short body as complete"
+
+
+async def test_extra_definition_that_is_not_json_is_refused(
+    client: SpeechClient, emulator: Emulator, hello_bytes: bytes
+) -> None:
+    with pytest.raises(InvalidOptionsError, match="cannot be encoded as JSON"):
+        await client.transcribe(hello_bytes, extra_definition={"when": object()})
+    assert emulator.requests == []

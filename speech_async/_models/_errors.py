@@ -47,7 +47,7 @@ def decode_error_body(body: bytes) -> ErrorDetail | None:
         return None
     try:
         envelope = _ENVELOPE_DECODER.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None
     if envelope.error is not None:
         return envelope.error

@@ -146,7 +146,7 @@ def decode_result(response: Response) -> TranscriptionResult:
     """Decode a 200 response into a :class:`TranscriptionResult`, keeping the raw body on failure."""
     try:
         return _RESULT_DECODER.decode(response.content)
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:  # msgspec lets invalid UTF-8 through as the latter
         raise ResponseDecodeError(
             f"the transcription result does not have the documented shape: {err}",
             body=response.content,
