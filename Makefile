@@ -36,6 +36,7 @@ pytest: $(VENV)/.dev-deps
 bench: $(VENV)/.dev-deps
 	$(PY) -m benchmarks.upload_memory
 	$(PY) -m benchmarks.soak
+	$(PY) -m benchmarks.token_cache
 
 # Regenerates the bundled speech samples (needs espeak-ng and sox from Debian's packages).
 samples:

@@ -6,13 +6,14 @@ the public subpackage :mod:`speech_async.emulator`.
 
 from ._client import SpeechClient
 from ._config import LATEST_API_VERSION, ApiVersion, Limits, RetryPolicy, Timeouts
-from ._credentials import KeyCredential
+from ._credentials import BearerToken, IssueTokenCredential, KeyCredential
 from ._exceptions import (
     AudioNotReplayableError,
     AudioSourceError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    CredentialError,
     InvalidAudioError,
     InvalidInputError,
     InvalidOptionsError,
@@ -42,6 +43,7 @@ from ._models._fast import (
     TranscriptionResult,
     Word,
 )
+from ._token_cache import TokenStats
 from ._version import __version__
 
 __all__ = [
@@ -50,8 +52,10 @@ __all__ = [
     "AudioSourceError",
     "AuthenticationError",
     "BadRequestError",
+    "BearerToken",
     "CombinedPhrase",
     "ConflictError",
+    "CredentialError",
     "DiarizationOptions",
     "EnhancedMode",
     "EnhancedModelOptions",
@@ -60,6 +64,7 @@ __all__ = [
     "InvalidAudioError",
     "InvalidInputError",
     "InvalidOptionsError",
+    "IssueTokenCredential",
     "KeyCredential",
     "LATEST_API_VERSION",
     "Limits",
@@ -79,6 +84,7 @@ __all__ = [
     "SpeechStatusError",
     "SpeechTimeoutError",
     "Timeouts",
+    "TokenStats",
     "TranscriptionOptions",
     "TranscriptionResult",
     "UnprocessableEntityError",

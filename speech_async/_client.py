@@ -6,7 +6,8 @@ import enum
 import ipaddress
 import os
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
@@ -23,7 +24,7 @@ from ._config import (
     RetryPolicy,
     Timeouts,
 )
-from ._credentials import make_authenticator
+from ._credentials import DEFAULT_TOKEN_REFRESH, make_authenticator
 from ._exceptions import InvalidOptionsError
 from ._http import Transport
 from ._models._fast import EnhancedMode, TranscriptionOptions, TranscriptionResult
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._audio import AudioInput
+    from ._token_cache import TokenStats
 
 __all__ = ["SpeechClient"]
 
@@ -67,7 +69,9 @@ class SpeechClient:
     Args:
         endpoint: The resource endpoint, such as ``https://eastus.api.cognitive.microsoft.com`` or
             ``https://my-resource.cognitiveservices.azure.com`` (or an emulator's URL).
-        credential: A :class:`KeyCredential`, or ``azure.core.credentials.AzureKeyCredential``.
+        credential: A :class:`KeyCredential` or ``azure.core.credentials.AzureKeyCredential`` (a key);
+            an :class:`IssueTokenCredential` (a key exchanged for tokens); an ``azure.identity.aio``
+            credential (Microsoft Entra ID); a :class:`BearerToken`; or an async function returning a token.
         api_version: The default ``api-version`` of fast transcription; each call may override it.
         timeout: Limits for each phase of a request; there is no total limit unless you set one.
         retry: When failed requests are sent again (408, 429, 5xx, connection failures, timeouts).
@@ -77,6 +81,9 @@ class SpeechClient:
         user_agent: Text appended to the ``User-Agent`` header.
         allow_insecure_http: Allow an ``http://`` endpoint that is not on this machine. Plain HTTP sends
             the key in clear text, so only loopback addresses (an emulator) are allowed without it.
+        token_refresh_interval: How long a token is reused before it is refreshed in the background
+            (nine minutes; an Entra token is also refreshed ahead of its own expiry).
+        clock: The wall clock the token cache runs on (``time.time``); tests pass a fake one.
     """
 
     def __init__(
@@ -92,15 +99,25 @@ class SpeechClient:
         connection_limit: int = 100,
         user_agent: str | None = None,
         allow_insecure_http: bool = False,
+        token_refresh_interval: float = DEFAULT_TOKEN_REFRESH,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._endpoint = _normalize_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
-        self._auth = make_authenticator(credential)
         self._api_version = _check_api_version(api_version)
         self._limits = limits
         if connection_limit < 1:
             raise ValueError("connection_limit must be at least 1")
+        if not token_refresh_interval > 0:
+            raise ValueError("token_refresh_interval must be a positive number of seconds")
         self._transport = Transport(
             timeouts=timeout, retry=retry, session=session, connection_limit=connection_limit, user_agent=user_agent
+        )
+        self._auth = make_authenticator(
+            credential,
+            transport=self._transport,
+            endpoint=self._endpoint,
+            clock=clock,
+            refresh_interval=token_refresh_interval,
         )
         self._state = _State.UNOPENED
         self._entered = False
@@ -120,10 +137,14 @@ class SpeechClient:
         connection_limit: int = 100,
         user_agent: str | None = None,
         allow_insecure_http: bool = False,
+        token_refresh_interval: float = DEFAULT_TOKEN_REFRESH,
+        clock: Callable[[], float] = time.time,
     ) -> SpeechClient:
         """Build a client from ``AZURE_SPEECH_ENDPOINT`` (or ``AZURE_SPEECH_REGION``) and ``AZURE_SPEECH_API_KEY``.
 
-        ``credential`` replaces the key from the environment when given.
+        ``credential`` replaces the key from the environment when given. With neither, the client uses
+        Microsoft Entra ID through ``azure.identity.aio.DefaultAzureCredential`` (which needs the
+        resource's custom-domain endpoint), as the service's quickstart does.
         """
         from ._credentials import KeyCredential
 
@@ -139,9 +160,12 @@ class SpeechClient:
             endpoint = f"https://{region}.api.cognitive.microsoft.com"
         if credential is None:
             key = os.environ.get(KEY_ENV, "").strip()
-            if not key:
-                raise InvalidOptionsError(f"set {KEY_ENV} to your Speech resource key, or pass credential=")
-            credential = KeyCredential(key)
+            if key:
+                credential = KeyCredential(key)
+            else:
+                from azure.identity.aio import DefaultAzureCredential
+
+                credential = DefaultAzureCredential()
         return cls(
             endpoint,
             credential,
@@ -153,6 +177,8 @@ class SpeechClient:
             connection_limit=connection_limit,
             user_agent=user_agent,
             allow_insecure_http=allow_insecure_http,
+            token_refresh_interval=token_refresh_interval,
+            clock=clock,
         )
 
     @property
@@ -164,6 +190,11 @@ class SpeechClient:
     def api_version(self) -> str:
         """The default ``api-version`` of fast transcription."""
         return self._api_version
+
+    @property
+    def token_stats(self) -> TokenStats | None:
+        """Token exchanges, failures and waits of the credential's shared cache (``None`` for a key)."""
+        return self._auth.stats
 
     @property
     def closed(self) -> bool:

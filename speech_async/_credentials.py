@@ -1,13 +1,56 @@
-"""Credentials and the authentication seam every request goes through."""
+"""Credentials, and the authentication seam every request goes through.
+
+Accepted by ``SpeechClient``:
+
+- a resource key (:class:`KeyCredential`, or azure-core's ``AzureKeyCredential``), sent as
+  ``Ocp-Apim-Subscription-Key``;
+- a key exchanged through issueToken for ten-minute bearer tokens (:class:`IssueTokenCredential`);
+- any azure-identity *async* token credential (``azure.identity.aio.DefaultAzureCredential`` and the
+  like) for Microsoft Entra ID, with the Cognitive Services scope;
+- a bearer token you obtained yourself (:class:`BearerToken`), or an async callable that returns one.
+
+Tokens live in a :class:`~speech_async._token_cache.TokenCache` shared by every client that uses the
+same credential object, so a whole program makes one token request per refresh, however many clients
+and tasks it runs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final, Protocol, runtime_checkable
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
-__all__ = ["KeyCredential", "SupportsKey", "make_authenticator"]
+from ._exceptions import ResponseDecodeError
+from ._token_cache import Token, TokenCache, TokenStats, release, shared_cache
+
+if TYPE_CHECKING:
+    from yarl import URL
+
+    from ._http import Response, Transport
+
+__all__ = [
+    "COGNITIVE_SERVICES_SCOPE",
+    "DEFAULT_TOKEN_REFRESH",
+    "Authenticator",
+    "BearerToken",
+    "IssueTokenCredential",
+    "KeyCredential",
+    "SupportsKey",
+    "make_authenticator",
+]
 
 SUBSCRIPTION_KEY_HEADER: Final = "Ocp-Apim-Subscription-Key"
+AUTHORIZATION_HEADER: Final = "Authorization"
+COGNITIVE_SERVICES_SCOPE: Final = "https://cognitiveservices.azure.com/.default"
+"""The Microsoft Entra ID scope of Azure AI services."""
+ISSUE_TOKEN_PATH: Final = "sts/v1.0/issueToken"
+ISSUE_TOKEN_LIFETIME: Final = 600.0
+"""issueToken tokens are valid for ten minutes."""
+DEFAULT_TOKEN_REFRESH: Final = 540.0
+"""Tokens are reused for nine minutes, then refreshed (the service's guidance for issueToken)."""
+_ENTRA_REFRESH_LEAD: Final = 300.0  # refresh an Entra token at least this long before it expires
+_TOKEN_TEXT: Final = re.compile(r"[\x21-\x7e]+")
 
 
 class KeyCredential:
@@ -17,10 +60,10 @@ class KeyCredential:
     the client. The key never appears in the credential's ``repr``.
     """
 
-    __slots__ = ("_key",)
+    __slots__ = ("__weakref__", "_key")
 
     def __init__(self, key: str) -> None:
-        self._key = _check_key(key)
+        self._key = _check_secret(key, "key")
 
     @property
     def key(self) -> str:
@@ -29,7 +72,7 @@ class KeyCredential:
 
     def update(self, key: str) -> None:
         """Replace the key, for instance after rotating it in the Azure portal."""
-        self._key = _check_key(key)
+        self._key = _check_secret(key, "key")
 
     def __repr__(self) -> str:
         return "KeyCredential(key=<redacted>)"
@@ -43,6 +86,70 @@ class SupportsKey(Protocol):
     def key(self) -> str: ...
 
 
+class IssueTokenCredential:
+    """A resource key exchanged through issueToken for bearer tokens, valid ten minutes, reused for nine.
+
+    The exchange is ``POST {endpoint}/sts/v1.0/issueToken``; ``endpoint`` defaults to the client's own
+    (a regional endpoint or the resource's custom domain both serve it). ``scope`` is sent as the
+    ``scope`` query parameter when given (the v3 management API's ``speechservicesmanagement``).
+    """
+
+    __slots__ = ("__weakref__", "_key", "endpoint", "scope")
+
+    def __init__(self, key: str | SupportsKey, *, endpoint: str | None = None, scope: str | None = None) -> None:
+        self._key: SupportsKey = KeyCredential(key) if isinstance(key, str) else key
+        if not isinstance(self._key, SupportsKey):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError("IssueTokenCredential needs a key: a str, KeyCredential or AzureKeyCredential")
+        _check_secret(self._key.key, "key")
+        self.endpoint = endpoint
+        self.scope = scope
+
+    @property
+    def key(self) -> str:
+        """The current key."""
+        return self._key.key
+
+    def update(self, key: str) -> None:
+        """Replace the key; the next exchange uses it."""
+        update: Callable[[str], None] | None = getattr(self._key, "update", None)
+        if update is None:
+            raise TypeError("this key credential cannot be updated")
+        update(_check_secret(key, "key"))
+
+    def __repr__(self) -> str:
+        return f"IssueTokenCredential(key=<redacted>, endpoint={self.endpoint!r}, scope={self.scope!r})"
+
+
+class BearerToken:
+    """A bearer token obtained elsewhere, sent as is and never refreshed; :meth:`update` replaces it."""
+
+    __slots__ = ("__weakref__", "_token")
+
+    def __init__(self, token: str) -> None:
+        self._token = _check_secret(token, "token")
+
+    @property
+    def token(self) -> str:
+        """The current token."""
+        return self._token
+
+    def update(self, token: str) -> None:
+        """Replace the token; the next request uses it."""
+        self._token = _check_secret(token, "token")
+
+    def __repr__(self) -> str:
+        return "BearerToken(<redacted>)"
+
+
+class AccessTokenLike(Protocol):
+    """What azure-core's ``AccessToken`` holds: the token and its expiry in epoch seconds."""
+
+    @property
+    def token(self) -> str: ...
+    @property
+    def expires_on(self) -> int: ...
+
+
 class Authenticator(Protocol):
     """Turns a credential into request headers. Token-based credentials refresh behind this seam."""
 
@@ -50,8 +157,17 @@ class Authenticator(Protocol):
         """The headers that authenticate the next request."""
         ...
 
+    async def invalidate(self, headers: Mapping[str, str]) -> bool:
+        """The service refused ``headers`` (401): drop their token; whether a retry with new ones may succeed."""
+        ...
+
+    @property
+    def stats(self) -> TokenStats | None:
+        """The token cache's counters, or ``None`` for credentials without tokens."""
+        ...
+
     async def close(self) -> None:
-        """Release whatever the credential holds."""
+        """Release what the credential holds."""
         ...
 
 
@@ -65,6 +181,13 @@ class _KeyAuthenticator:
         # Read the key on every request so that rotation takes effect at once.
         return {SUBSCRIPTION_KEY_HEADER: self._credential.key}
 
+    async def invalidate(self, headers: Mapping[str, str]) -> bool:
+        return False  # a refused key stays refused
+
+    @property
+    def stats(self) -> TokenStats | None:
+        return None
+
     async def close(self) -> None:
         pass
 
@@ -72,25 +195,213 @@ class _KeyAuthenticator:
         return "KeyAuthenticator(<redacted>)"
 
 
-def make_authenticator(credential: object) -> Authenticator:
+class _StaticTokenAuthenticator:
+    __slots__ = ("_credential",)
+
+    def __init__(self, credential: BearerToken) -> None:
+        self._credential = credential
+
+    async def headers(self) -> Mapping[str, str]:
+        return {AUTHORIZATION_HEADER: f"Bearer {self._credential.token}"}
+
+    async def invalidate(self, headers: Mapping[str, str]) -> bool:
+        return False  # nothing to refresh it with
+
+    @property
+    def stats(self) -> TokenStats | None:
+        return None
+
+    async def close(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "StaticTokenAuthenticator(<redacted>)"
+
+
+class _TokenAuthenticator:
+    """Bearer tokens from a shared cache, refreshed with ``fetch``."""
+
+    __slots__ = ("_cache", "_close_credential", "_closed", "_credential", "_fetch", "_issuer")
+
+    def __init__(
+        self,
+        credential: object,
+        issuer: str,
+        fetch: Callable[[], Awaitable[Token]],
+        *,
+        clock: Callable[[], float],
+        name: str,
+        close_credential: bool,
+    ) -> None:
+        self._credential = credential
+        self._issuer = issuer
+        self._fetch = fetch
+        self._cache: TokenCache = shared_cache(credential, issuer, clock=clock, name=name)
+        self._close_credential = close_credential
+        self._closed = False
+
+    async def headers(self) -> Mapping[str, str]:
+        return {AUTHORIZATION_HEADER: f"Bearer {await self._cache.get(self._fetch)}"}
+
+    async def invalidate(self, headers: Mapping[str, str]) -> bool:
+        value = headers.get(AUTHORIZATION_HEADER, "")
+        self._cache.invalidate(value.removeprefix("Bearer "))
+        return True  # the token was dropped now, or already replaced by another caller: try the current one
+
+    @property
+    def stats(self) -> TokenStats | None:
+        return self._cache.stats
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        last = await release(self._credential, self._issuer, self._cache)
+        close: Callable[[], Awaitable[None]] | None = getattr(self._credential, "close", None)
+        if last and self._close_credential and close is not None and inspect.iscoroutinefunction(close):
+            await close()
+
+    def __repr__(self) -> str:
+        return f"TokenAuthenticator(issuer={self._issuer!r})"
+
+
+def make_authenticator(
+    credential: object,
+    *,
+    transport: Transport,
+    endpoint: URL,
+    clock: Callable[[], float],
+    refresh_interval: float,
+) -> Authenticator:
     """Pick the authenticator for a credential object, or explain what is accepted."""
     if isinstance(credential, str):
         raise TypeError(
-            "pass the key wrapped in a credential, not as a plain string: SpeechClient(endpoint, KeyCredential(key))"
+            "pass the key wrapped in a credential, not as a plain string: "
+            "SpeechClient(endpoint, KeyCredential(key)), or BearerToken(token) for a token"
         )
+    if isinstance(credential, IssueTokenCredential):
+        return _issue_token_authenticator(credential, transport, endpoint, clock, refresh_interval)
+    if isinstance(credential, BearerToken):
+        return _StaticTokenAuthenticator(credential)
     if isinstance(credential, SupportsKey):
-        if not isinstance(credential.key, str) or not credential.key:  # pyright: ignore[reportUnnecessaryIsInstance]
+        key = credential.key
+        if not isinstance(key, str) or not key:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError("the credential's key is empty: set AZURE_SPEECH_API_KEY or pass the resource key")
         return _KeyAuthenticator(credential)
+    get_token = getattr(credential, "get_token", None)
+    if get_token is not None:
+        if not inspect.iscoroutinefunction(get_token):
+            raise TypeError(
+                f"{type(credential).__name__} is a synchronous token credential, which would block the event loop: "
+                "use its async twin from azure.identity.aio (for example azure.identity.aio.DefaultAzureCredential)"
+            )
+        return _entra_authenticator(credential, get_token, clock, refresh_interval)
+    if callable(credential):
+        return _provider_authenticator(credential, clock, refresh_interval)
     raise TypeError(
-        f"unsupported credential type {type(credential).__name__}: pass speech_async.KeyCredential(key) "
-        "or azure.core.credentials.AzureKeyCredential(key)"
+        f"unsupported credential type {type(credential).__name__}: pass speech_async.KeyCredential(key), "
+        "azure.core.credentials.AzureKeyCredential(key), IssueTokenCredential(key), an azure.identity.aio "
+        "credential, BearerToken(token), or an async function that returns a token"
     )
 
 
-def _check_key(key: str) -> str:
-    if not isinstance(key, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(f"the key must be a str, got {type(key).__name__}")
-    if not key.strip():
-        raise ValueError("the key is empty: pass your Speech resource key (AZURE_SPEECH_API_KEY)")
-    return key
+def _issue_token_authenticator(
+    credential: IssueTokenCredential,
+    transport: Transport,
+    endpoint: URL,
+    clock: Callable[[], float],
+    refresh_interval: float,
+) -> Authenticator:
+    from yarl import URL
+
+    base = URL(credential.endpoint.rstrip("/")) if credential.endpoint else endpoint
+    url = base / ISSUE_TOKEN_PATH
+    if credential.scope:
+        url = url.with_query({"scope": credential.scope})
+
+    async def fetch() -> Token:
+        started = clock()
+        value = await transport.request(
+            "POST",
+            url,
+            headers={
+                SUBSCRIPTION_KEY_HEADER: credential.key,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            decode=_decode_issued_token,
+            idempotent=True,
+        )
+        return Token(
+            value,
+            fetched_at=started,
+            refresh_at=started + min(refresh_interval, ISSUE_TOKEN_LIFETIME),
+            expires_at=started + ISSUE_TOKEN_LIFETIME,
+        )
+
+    return _TokenAuthenticator(
+        credential, str(url), fetch, clock=clock, name="issueToken token", close_credential=False
+    )
+
+
+def _entra_authenticator(
+    credential: object,
+    get_token: Callable[..., Awaitable[AccessTokenLike]],
+    clock: Callable[[], float],
+    refresh_interval: float,
+) -> Authenticator:
+    async def fetch() -> Token:
+        started = clock()
+        access = await get_token(COGNITIVE_SERVICES_SCOPE)
+        return _timed(access.token, started, float(access.expires_on), refresh_interval)
+
+    return _TokenAuthenticator(
+        credential, COGNITIVE_SERVICES_SCOPE, fetch, clock=clock, name="Microsoft Entra token", close_credential=True
+    )
+
+
+def _provider_authenticator(
+    provider: Callable[[], Any], clock: Callable[[], float], refresh_interval: float
+) -> Authenticator:
+    async def fetch() -> Token:
+        started = clock()
+        result: Any = provider()
+        if inspect.isawaitable(result):
+            result = await result
+        if isinstance(result, str):
+            return _timed(_check_secret(result, "token"), started, started + ISSUE_TOKEN_LIFETIME, refresh_interval)
+        token, expires_on = getattr(result, "token", None), getattr(result, "expires_on", None)
+        if not isinstance(token, str) or not isinstance(expires_on, int | float):
+            raise TypeError("the token provider must return a str or an object with .token and .expires_on")
+        return _timed(_check_secret(token, "token"), started, float(expires_on), refresh_interval)
+
+    return _TokenAuthenticator(provider, "provider", fetch, clock=clock, name="token", close_credential=False)
+
+
+def _timed(value: str, started: float, expires_at: float, refresh_interval: float) -> Token:
+    # Refresh on the nine-minute cycle, but never later than a margin before the token's own expiry.
+    refresh_at = min(started + refresh_interval, max(expires_at - _ENTRA_REFRESH_LEAD, started))
+    return Token(value, fetched_at=started, refresh_at=refresh_at, expires_at=expires_at)
+
+
+def _decode_issued_token(response: Response) -> str:
+    try:
+        text = response.content.decode("ascii").strip()
+    except UnicodeDecodeError:
+        text = ""
+    if not _TOKEN_TEXT.fullmatch(text):
+        # The body is kept only when it is not token-shaped: then it cannot be a secret.
+        raise ResponseDecodeError(
+            "issueToken answered with something that is not a token",
+            body=response.content,
+            request_id=response.request_id,
+        )
+    return text
+
+
+def _check_secret(value: str, what: str) -> str:
+    if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"the {what} must be a str, got {type(value).__name__}")
+    if not value.strip():
+        hint = " (AZURE_SPEECH_API_KEY)" if what == "key" else ""
+        raise ValueError(f"the {what} is empty: pass your Speech resource {what}{hint}")
+    return value

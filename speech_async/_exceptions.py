@@ -6,6 +6,7 @@ Everything the client raises on purpose derives from :class:`SpeechError`::
     ├── InvalidInputError (also ValueError)  bad input, found before anything is sent
     │   ├── InvalidAudioError                the audio: missing, unreadable, empty, too large, wrong type
     │   └── InvalidOptionsError              the transcription options or client settings
+    ├── CredentialError                      no valid token could be had (the cause says why)
     ├── AudioSourceError                     reading the audio failed while it was being sent
     │   └── AudioNotReplayableError          a retry was due, but a one-shot stream cannot be sent again
     ├── SpeechConnectionError                no usable response arrived (DNS, refused, reset, TLS)
@@ -42,6 +43,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "CredentialError",
     "InvalidAudioError",
     "InvalidInputError",
     "InvalidOptionsError",
@@ -77,6 +79,14 @@ class InvalidAudioError(InvalidInputError):
 
 class InvalidOptionsError(InvalidInputError):
     """The transcription options break a documented rule of the service."""
+
+
+class CredentialError(SpeechError):
+    """No valid token could be obtained: the exchange or the token credential failed.
+
+    The ``__cause__`` is what failed: an ``AuthenticationError`` from issueToken (a wrong key), a
+    connection error, or the token credential's own exception.
+    """
 
 
 class AudioSourceError(SpeechError):

@@ -232,12 +232,27 @@ class Transport:
     ) -> T:
         started = time.monotonic()
         attempt = 0
+        reauthenticated = False
         while True:
             attempt += 1
             await self.cooldown.wait()
+            sent_headers = headers
             try:
-                sent_headers = headers if auth is None else {**headers, **await auth.headers()}
+                if auth is not None:
+                    sent_headers = {**headers, **await auth.headers()}
                 return decode(await self._send(method, url, sent_headers, body, limits))
+            except AuthenticationError as err:
+                # A refused token (expired early, revoked) is replaced and the request replayed once.
+                if (
+                    reauthenticated
+                    or auth is None
+                    or (body is not None and not body.replayable)
+                    or not await auth.invalidate(sent_headers)
+                ):
+                    err.attempts = attempt
+                    raise
+                reauthenticated = True
+                logger.info("%s %s: the token was refused; replaying with a new one", method, url.path)
             except SpeechError as err:
                 delay = retry_delay(err, attempt, policy, idempotent=idempotent)
                 if (

@@ -141,9 +141,17 @@ def test_from_env_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(InvalidOptionsError, match="set AZURE_SPEECH_ENDPOINT"):
         SpeechClient.from_env()
-    monkeypatch.setenv("AZURE_SPEECH_REGION", "eastus")
-    with pytest.raises(InvalidOptionsError, match="set AZURE_SPEECH_API_KEY"):
-        SpeechClient.from_env()
+
+
+def test_from_env_without_a_key_uses_microsoft_entra_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_SPEECH_ENDPOINT", "https://my-res.cognitiveservices.azure.com")
+    monkeypatch.delenv("AZURE_SPEECH_API_KEY", raising=False)
+    client = SpeechClient.from_env()  # with azure.identity.aio.DefaultAzureCredential, as the quickstart does
+    try:
+        assert client.token_stats is not None, "a token credential, not a key"
+        assert client.token_stats.exchanges == 0, "nothing is fetched before the first request"
+    finally:
+        asyncio.run(client.close())
 
 
 # --- credentials -----------------------------------------------------------------------------------

@@ -3,10 +3,13 @@
 An aiohttp server on loopback that answers ``POST /speechtotext/transcriptions:transcribe`` like
 the real service: same paths, query parameters, headers, status codes, error bodies, limits and JSON
 shapes. Recognition is real (faster-whisper, with the ``asr`` extra) or scripted (transcripts
-registered per audio content). Behaviour the public sources leave open is marked "unverified" in
-the code. Faults are injected on demand (:class:`Fault`, :attr:`Emulator.faults`, ``--fault``):
-error statuses, slow or dropped connections, undecodable answers; every request's body is hashed
-as received, so tests can prove that retried uploads were byte-exact.
+registered per audio content). Callers authenticate with a key, with a token from
+``POST /sts/v1.0/issueToken``, or with an Entra-style test token (:class:`EmulatorTokenCredential`);
+token time follows :attr:`EmulatorConfig.clock`, so tests expire tokens without waiting. Behaviour
+the public sources leave open is marked "unverified" in the code. Faults are injected on demand
+(:class:`Fault`, :attr:`Emulator.faults`, ``--fault``): error statuses, slow or dropped
+connections, undecodable answers, tokens expiring early; every request's body is hashed as
+received, so tests can prove that retried uploads were byte-exact.
 
 Run it in your event loop (:class:`Emulator`), in a thread for synchronous code
 (:func:`serve_in_thread`), under your own runner (:func:`create_app`), from the command line
@@ -17,6 +20,7 @@ Run it in your event loop (:class:`Emulator`), in a thread for synchronous code
 from ._app import create_app
 from ._cli import main
 from ._config import EmulatorConfig
+from ._credential import EmulatorTokenCredential
 from ._faults import ALL_FAULT_KINDS, AppliedFault, Fault, FaultPlan, RandomFaults
 from ._recognizer import (
     Recognition,
@@ -37,6 +41,7 @@ __all__ = (
     "AppliedFault",
     "Emulator",
     "EmulatorConfig",
+    "EmulatorTokenCredential",
     "Fault",
     "FaultPlan",
     "RandomFaults",

@@ -6,22 +6,25 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import socket
 import struct
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 import aiohttp
 import anyio.to_thread
+import msgspec
 from aiohttp import web
 
-from ._auth import authenticate, credential_kind
+from ._auth import Caller, authenticate, credential_kind
 from ._body import BodyTap
 from ._config import SUPPORTED_API_VERSIONS, EmulatorConfig
 from ._definition import decode_definition, parse_definition
 from ._errors import (
+    INVALID_TOKEN_MESSAGE,
     RESOURCE_NOT_FOUND_MESSAGE,
     GatewayError,
     ServiceError,
@@ -31,6 +34,7 @@ from ._errors import (
 )
 from ._faults import (
     FAULT_ROUTES,
+    ISSUE_TOKEN_ROUTE,
     LOCALES_ROUTE,
     MALFORMED_BODY,
     TRANSCRIBE_ROUTE,
@@ -57,6 +61,7 @@ from ._scripted import ScriptedRecognizer, decode_transcript, is_sha256_hex
 from ._shaping import billing_usage, shape
 from ._sniff import sniff_file
 from ._spool import SpoolSet
+from ._tokens import STS_SCOPE, TokenAuthority
 from ._whisper import WhisperRecognizer
 from ._wire import LocalesBody, encode
 
@@ -70,11 +75,27 @@ if TYPE_CHECKING:
 
     _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-__all__ = ("ADMIN_PREFIX", "CLIENT_REQUEST_ID_HEADER", "EmulatorState", "create_app", "emulator_state")
+__all__ = (
+    "ADMIN_PREFIX",
+    "CLIENT_REQUEST_ID_HEADER",
+    "COUNTED_ROUTES",
+    "ENTRA_TOKEN_ROUTE",
+    "Authenticator",
+    "EmulatorState",
+    "create_app",
+    "emulator_state",
+)
 
 ADMIN_PREFIX: Final = "/_emulator/"
 TRANSCRIBE_PATH: Final = "/speechtotext/transcriptions:transcribe"
 LOCALES_PATH: Final = "/speechtotext/transcriptions/locales"
+# The same path serves the regional host and the custom domain; one emulator host plays both.
+ISSUE_TOKEN_PATH: Final = "/sts/v1.0/issueToken"
+ENTRA_TOKEN_ROUTE: Final = "entra_token"
+# Requests are counted per route name on arrival, before authentication.
+COUNTED_ROUTES: Final = (ENTRA_TOKEN_ROUTE, ISSUE_TOKEN_ROUTE, LOCALES_ROUTE, TRANSCRIBE_ROUTE)
+# Entra-style tokens from the admin route live this long unless the request says otherwise.
+DEFAULT_ENTRA_LIFETIME: Final = 3600.0
 CLIENT_REQUEST_ID_HEADER: Final = "x-ms-client-request-id"
 _ADMIN_MAX_BODY: Final = 64 * 1024 * 1024
 _STRICT_TRANSPORT_SECURITY: Final = "max-age=31536000; includeSubDomains; preload"
@@ -84,6 +105,14 @@ _DRAIN_SECONDS: Final = 10.0
 _FLUSH_SECONDS: Final = 5.0
 
 _log = logging.getLogger("speech_async.emulator")
+
+
+class Authenticator(Protocol):
+    """The shape of :func:`authenticate`: who calls ``route``, or a :class:`GatewayError`."""
+
+    def __call__(
+        self, headers: Mapping[str, str], *, route: str | None, config: EmulatorConfig, tokens: TokenAuthority
+    ) -> Caller: ...
 
 
 class EmulatorState:
@@ -101,9 +130,17 @@ class EmulatorState:
         else:
             self.recognizer = recognizer
         self.requests: list[RecordedRequest] = []
-        # Replaceable so that token authentication can slot in without touching the handlers.
-        self.authenticate: Callable[[Mapping[str, str], EmulatorConfig], None] = authenticate
+        self.tokens = TokenAuthority(region=config.region, clock=config.clock)
+        # Fixed keys, so reading a copy from another thread never sees the dict change size.
+        self.counters: dict[str, int] = dict.fromkeys(COUNTED_ROUTES, 0)
+        # Replaceable: the whole authentication policy is this one function.
+        self.authenticate: Authenticator = authenticate
         self._session: aiohttp.ClientSession | None = None
+
+    def clear_counters(self) -> None:
+        """Set every request counter back to zero."""
+        for name in self.counters:
+            self.counters[name] = 0
 
     def http_session(self) -> aiohttp.ClientSession:
         """The client session used to download ``audioUrl`` (created on first use)."""
@@ -135,6 +172,7 @@ class _Exchange:
     parts: list[RecordedPart] = field(default_factory=list[RecordedPart])
     definition: dict[str, object] | None = None
     fault: Fault | None = None
+    caller: Caller | None = None
 
 
 class _Dropped(Exception):
@@ -190,6 +228,7 @@ def _record(request: web.Request, exchange: _Exchange, status: int) -> RecordedR
         body_complete=body.complete,
         client_request_id=exchange.client_request_id,
         fault=None if exchange.fault is None else exchange.fault.kind,
+        route=_route_name(request),
     )
 
 
@@ -237,6 +276,15 @@ async def _flushed(request: web.Request) -> None:
         await asyncio.sleep(0.005)
 
 
+def _expire_token(state: EmulatorState, exchange: _Exchange) -> GatewayError:
+    """Revoke the request's token for good; the 401 that an expired token gets."""
+    token = None if exchange.caller is None else exchange.caller.token
+    if token is not None:
+        state.tokens.revoke(token)
+    _log.debug("speech_async emulator: bearer token refused (expired early by a fault)")
+    return GatewayError(401, INVALID_TOKEN_MESSAGE)
+
+
 def _fault_status_response(fault: Fault) -> web.Response:
     error = fault_error(fault)
     headers = retry_headers(fault, time.time())
@@ -245,8 +293,12 @@ def _fault_status_response(fault: Fault) -> web.Response:
     return _service_error_response(error, headers)
 
 
-async def _apply_request_fault(request: web.Request, exchange: _Exchange, fault: Fault) -> web.StreamResponse | None:
+async def _apply_request_fault(
+    request: web.Request, state: EmulatorState, exchange: _Exchange, fault: Fault
+) -> web.StreamResponse | None:
     """Act on the faults that decide before the handler runs; an answer, or ``None`` to go on."""
+    if fault.expire_token:
+        raise _expire_token(state, exchange)
     if fault.status is not None:
         if fault.read_body_first:
             await exchange.body.drain()
@@ -265,14 +317,17 @@ async def _answer(
 ) -> web.StreamResponse:
     try:
         # Authentication comes first: before the api-version, before reading any body, before faults.
-        state.authenticate(request.headers, state.config)
         route = _route_name(request)
+        exchange.caller = state.authenticate(request.headers, route=route, config=state.config, tokens=state.tokens)
         if route is not None:
             exchange.fault = state.faults.take(
-                route, request_id=exchange.request_id, client_request_id=exchange.client_request_id
+                route,
+                request_id=exchange.request_id,
+                client_request_id=exchange.client_request_id,
+                bearer=exchange.caller.kind == "bearer",
             )
         if exchange.fault is not None:
-            answer = await _apply_request_fault(request, exchange, exchange.fault)
+            answer = await _apply_request_fault(request, state, exchange, exchange.fault)
             if answer is not None:
                 return answer
         return await handler(request)
@@ -321,11 +376,17 @@ def _response_body(response: web.StreamResponse) -> bytes:
 
 
 def _garble(response: web.StreamResponse, fault: Fault | None) -> web.StreamResponse:
-    """The 200 with an undecodable body that a malformed_json / truncated_json fault sends."""
+    """The 200 with an undecodable body that a malformed_json / truncated_json fault sends.
+
+    A JSON answer stays a chunked JSON answer; another one (issueToken's token) keeps its own
+    content type and framing.
+    """
     if fault is None or not (fault.malformed_json or fault.truncated_json):
         return response
     body = MALFORMED_BODY if fault.malformed_json else truncate_json(_response_body(response))
-    return _json_response(200, body, headers=_entity_headers(response, content_type=False))
+    if response.content_type == "application/json":
+        return _json_response(200, body, headers=_entity_headers(response, content_type=False))
+    return web.Response(status=200, body=body, headers=_entity_headers(response, content_type=True))
 
 
 async def _send_in_halves(request: web.Request, response: web.StreamResponse, fault: Fault) -> web.StreamResponse:
@@ -354,11 +415,18 @@ async def _send_in_halves(request: web.Request, response: web.StreamResponse, fa
     return stream
 
 
+def _count(state: EmulatorState, request: web.Request) -> None:
+    name = request.match_info.route.name
+    if name is not None and name in state.counters:
+        state.counters[name] += 1
+
+
 @web.middleware
 async def _service_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    state = request.app[_STATE]
+    _count(state, request)
     if request.path.startswith(ADMIN_PREFIX):
         return await handler(request)
-    state = request.app[_STATE]
     exchange = _Exchange(
         request_id=str(uuid.uuid4()),
         auth=credential_kind(request.headers),
@@ -540,6 +608,21 @@ async def _locales(request: web.Request) -> web.StreamResponse:
     return _json_response(200, encode(body))
 
 
+async def _issue_token(request: web.Request) -> web.StreamResponse:
+    """``POST /sts/v1.0/issueToken``: the key (already checked) exchanged for a token, as plain text.
+
+    The body is expected empty and is not read (whatever comes is drained and hashed after the
+    answer). Any ``Content-Type`` is accepted: the docs' samples send
+    ``application/x-www-form-urlencoded``, the Python sample none.
+    """
+    state = request.app[_STATE]
+    # An empty scope is taken as no scope (unverified).
+    scope = request.query.get("scope") or STS_SCOPE
+    token = state.tokens.issue_sts(lifetime=state.config.token_lifetime, scope=scope)
+    # unverified: content type (a third-party mock's) and framing (a fixed Content-Length).
+    return web.Response(status=200, text=token, content_type="application/jwt", charset="us-ascii")
+
+
 def _admin_error(status: int, message: str) -> web.Response:
     body = ServiceError(status, "InvalidRequest", f"speech_async emulator admin API: {message}")
     return web.Response(status=status, body=body.body(), content_type="application/json")
@@ -607,6 +690,40 @@ async def _admin_clear_applied(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
+class _EntraTokenRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    scopes: list[str]
+    lifetime: float = DEFAULT_ENTRA_LIFETIME
+
+
+class _EntraTokenAnswer(msgspec.Struct, kw_only=True):
+    access_token: str
+    expires_on: int
+
+
+async def _admin_entra_token(request: web.Request) -> web.StreamResponse:
+    try:
+        wanted = msgspec.json.decode(await request.read(), type=_EntraTokenRequest)
+    except msgspec.DecodeError as exc:
+        return _admin_error(400, f"invalid token request: {exc}")
+    if not wanted.scopes or not all(scope.strip() for scope in wanted.scopes):
+        return _admin_error(400, "invalid token request: scopes must be a non-empty list of non-empty strings")
+    if not (math.isfinite(wanted.lifetime) and wanted.lifetime > 0):
+        return _admin_error(400, "invalid token request: lifetime must be a positive number of seconds")
+    token, expires_on = request.app[_STATE].tokens.issue_entra(scopes=wanted.scopes, lifetime=wanted.lifetime)
+    body = encode(_EntraTokenAnswer(access_token=token, expires_on=expires_on))
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
+async def _admin_get_counters(request: web.Request) -> web.StreamResponse:
+    body = msgspec.json.encode(dict(request.app[_STATE].counters))
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
+async def _admin_clear_counters(request: web.Request) -> web.StreamResponse:
+    request.app[_STATE].clear_counters()
+    return web.Response(status=204)
+
+
 async def _on_startup(app: web.Application) -> None:
     recognizer = app[_STATE].recognizer
     if isinstance(recognizer, WhisperRecognizer):
@@ -621,12 +738,15 @@ def create_app(config: EmulatorConfig | None = None, *, faults: FaultPlan | None
     """A new emulator application, for running under your own ``aiohttp`` runner.
 
     Routes: ``POST /speechtotext/transcriptions:transcribe`` (route name ``"transcribe"``),
-    ``GET /speechtotext/transcriptions/locales`` (``"locales"``), and the admin API under
-    ``/_emulator/`` (no key needed): ``PUT /_emulator/scripted/{sha256}``, ``DELETE
-    /_emulator/scripted``, ``GET`` and ``DELETE /_emulator/requests``, ``POST /_emulator/faults``
-    (a :class:`Fault` as JSON), ``POST /_emulator/faults/random`` (``{"rate", "seed", "route"}``,
-    optionally ``"faults"``; default :data:`ALL_FAULT_KINDS`), ``DELETE /_emulator/faults``, and
-    ``GET`` / ``DELETE /_emulator/faults/applied``.
+    ``GET /speechtotext/transcriptions/locales`` (``"locales"``), ``POST /sts/v1.0/issueToken``
+    (``"issue_token"``), and the admin API under ``/_emulator/`` (no key needed): ``PUT
+    /_emulator/scripted/{sha256}``, ``DELETE /_emulator/scripted``, ``GET`` and ``DELETE
+    /_emulator/requests``, ``POST /_emulator/faults`` (a :class:`Fault` as JSON), ``POST
+    /_emulator/faults/random`` (``{"rate", "seed", "route"}``, optionally ``"faults"``; default
+    :data:`ALL_FAULT_KINDS`), ``DELETE /_emulator/faults``, ``GET`` / ``DELETE
+    /_emulator/faults/applied``, ``POST /_emulator/entra/token`` (``{"scopes": [...],
+    "lifetime": seconds}`` -> ``{"access_token", "expires_on"}``, route name ``"entra_token"``),
+    and ``GET`` / ``DELETE /_emulator/counters`` (requests received per route name).
 
     Pass ``faults`` to keep a handle on the :class:`FaultPlan` the application uses.
     """
@@ -635,6 +755,7 @@ def create_app(config: EmulatorConfig | None = None, *, faults: FaultPlan | None
     app[_STATE] = state
     app.router.add_post(TRANSCRIBE_PATH, _transcribe, name=TRANSCRIBE_ROUTE)
     app.router.add_get(LOCALES_PATH, _locales, allow_head=False, name=LOCALES_ROUTE)
+    app.router.add_post(ISSUE_TOKEN_PATH, _issue_token, name=ISSUE_TOKEN_ROUTE)
     app.router.add_put(ADMIN_PREFIX + "scripted/{sha256}", _admin_put_scripted)
     app.router.add_delete(ADMIN_PREFIX + "scripted", _admin_clear_scripted)
     app.router.add_get(ADMIN_PREFIX + "requests", _admin_get_requests, allow_head=False)
@@ -644,6 +765,9 @@ def create_app(config: EmulatorConfig | None = None, *, faults: FaultPlan | None
     app.router.add_delete(ADMIN_PREFIX + "faults", _admin_clear_faults)
     app.router.add_get(ADMIN_PREFIX + "faults/applied", _admin_get_applied, allow_head=False)
     app.router.add_delete(ADMIN_PREFIX + "faults/applied", _admin_clear_applied)
+    app.router.add_post(ADMIN_PREFIX + "entra/token", _admin_entra_token, name=ENTRA_TOKEN_ROUTE)
+    app.router.add_get(ADMIN_PREFIX + "counters", _admin_get_counters, allow_head=False)
+    app.router.add_delete(ADMIN_PREFIX + "counters", _admin_clear_counters)
     app.on_startup.append(_on_startup)
     app.on_cleanup.append(_on_cleanup)
     app.on_response_prepare.append(_add_service_headers)

@@ -1,34 +1,73 @@
 """Authentication of service requests: the one place that decides who may call.
 
-Only resource keys (``Ocp-Apim-Subscription-Key``) are emulated so far. ``Authorization: Bearer``
-(issueToken / Microsoft Entra ID tokens) is refused like a wrong key; replacing
-:func:`authenticate` is all it takes to accept tokens later.
+Three credentials exist (see the auth digest):
+
+* a resource key in ``Ocp-Apim-Subscription-Key``, accepted everywhere, and the only one issueToken takes;
+* ``Authorization: Bearer <token>`` with a token this emulator minted through issueToken;
+* ``Authorization: Bearer <token>`` with an Entra-style token from the admin route, whose audience is
+  ``https://cognitiveservices.azure.com``.
+
+The ``aad#<resourceId>#<token>`` form belongs to the short-audio API only, so the fast-transcription
+routes refuse it (unverified). :func:`authenticate` is the whole policy; :class:`EmulatorState`
+holds it as a replaceable attribute.
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING, Final
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal
 
-from ._errors import INVALID_KEY_MESSAGE, MISSING_KEY_MESSAGE, GatewayError
+from ._errors import INVALID_KEY_MESSAGE, INVALID_TOKEN_MESSAGE, MISSING_KEY_MESSAGE, GatewayError
+from ._faults import ISSUE_TOKEN_ROUTE
+from ._tokens import COGNITIVE_SERVICES_AUDIENCE, TokenRejectedError, sts_audience
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ._config import EmulatorConfig
     from ._recording import AuthKind
+    from ._tokens import TokenAuthority, TokenClaims
 
-__all__ = ("KEY_HEADER", "authenticate", "credential_kind")
+__all__ = ("AAD_PREFIX", "KEY_HEADER", "Caller", "authenticate", "credential_kind")
 
 KEY_HEADER: Final = "Ocp-Apim-Subscription-Key"
+AAD_PREFIX: Final = "aad#"
+
+_log = logging.getLogger("speech_async.emulator")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Caller:
+    """Who a request was authenticated as.
+
+    Attributes:
+        kind: ``"key"`` or ``"bearer"``.
+        token: The verified token's claims, for ``"bearer"``.
+    """
+
+    kind: Literal["key", "bearer"]
+    token: TokenClaims | None = None
+
+
+_KEY_CALLER: Final = Caller(kind="key")
+
+
+def _bearer_value(headers: Mapping[str, str]) -> str | None:
+    """The credentials of an ``Authorization: Bearer`` header (maybe empty), or ``None`` for another scheme."""
+    scheme, _, rest = headers.get("Authorization", "").strip().partition(" ")
+    return rest.strip() if scheme.casefold() == "bearer" else None
 
 
 def credential_kind(headers: Mapping[str, str]) -> AuthKind:
-    """Which credential the request presents (for the record, never the value)."""
+    """Which credential the request presents (for the record, never the value).
+
+    A key wins over an ``Authorization`` header, as in :func:`authenticate`.
+    """
     if headers.get(KEY_HEADER):
         return "key"
-    scheme = headers.get("Authorization", "").strip().split(" ", 1)[0]
-    return "bearer" if scheme.casefold() == "bearer" else "none"
+    return "none" if _bearer_value(headers) is None else "bearer"
 
 
 def _same(presented: str, expected: str) -> bool:
@@ -37,18 +76,43 @@ def _same(presented: str, expected: str) -> bool:
     )
 
 
-def authenticate(headers: Mapping[str, str], config: EmulatorConfig) -> None:
-    """Raise :class:`GatewayError` (401) unless the request carries an acceptable key.
+def _refuse_token(reason: str) -> GatewayError:
+    # The reason, never the token: the logs of a test run must not carry credentials.
+    _log.debug("speech_async emulator: bearer token refused (%s)", reason)
+    return GatewayError(401, INVALID_TOKEN_MESSAGE)
 
-    Header names are case-insensitive (``headers`` is a case-insensitive mapping); the value must
-    match exactly. ``config.key is None`` accepts any non-empty key.
+
+def authenticate(
+    headers: Mapping[str, str], *, route: str | None, config: EmulatorConfig, tokens: TokenAuthority
+) -> Caller:
+    """Who is calling ``route``; raises :class:`GatewayError` (401) for a missing or refused credential.
+
+    Header names are case-insensitive (``headers`` is a case-insensitive mapping); a key must match
+    exactly (``config.key is None`` accepts any non-empty key). When a key and an ``Authorization``
+    header are both sent, the key decides and the header is ignored (unverified: the docs say to
+    send exactly one; the gateway's subscription-key check is assumed to come first).
     """
     key = headers.get(KEY_HEADER)
     if key:
         if config.key is None or _same(key, config.key):
-            return
+            return _KEY_CALLER
         raise GatewayError(401, INVALID_KEY_MESSAGE)
-    if headers.get("Authorization", "").strip():
-        # Tokens are not emulated yet: refused like an invalid key (unverified wording for tokens).
-        raise GatewayError(401, INVALID_KEY_MESSAGE)
-    raise GatewayError(401, MISSING_KEY_MESSAGE)
+    authorization = headers.get("Authorization", "").strip()
+    if route == ISSUE_TOKEN_ROUTE or not authorization:
+        # issueToken takes a key and nothing else, so a bearer token there is a missing key.
+        raise GatewayError(401, MISSING_KEY_MESSAGE)
+    token = _bearer_value(headers)
+    if not token:
+        # unverified: another scheme (Basic ...) or an empty Bearer, answered like a bad token.
+        raise _refuse_token("not a bearer token")
+    if token.startswith(AAD_PREFIX):
+        # unverified: the aad# form is documented for short audio only.
+        raise _refuse_token("the aad# form is for short audio only")
+    try:
+        claims = tokens.verify(token)
+    except TokenRejectedError as exc:
+        raise _refuse_token(exc.reason) from None
+    # unverified: either STS scope (speechservices, speechservicesmanagement) is taken here.
+    if claims.audience not in (sts_audience(config.region), COGNITIVE_SERVICES_AUDIENCE):
+        raise _refuse_token("wrong audience")
+    return Caller(kind="bearer", token=claims)

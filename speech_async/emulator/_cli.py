@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from ._config import DEFAULT_MAX_AUDIO_BYTES, DEFAULT_MAX_AUDIO_SECONDS, EmulatorConfig
+from ._config import DEFAULT_MAX_AUDIO_BYTES, DEFAULT_MAX_AUDIO_SECONDS, DEFAULT_TOKEN_LIFETIME, EmulatorConfig
 from ._faults import ALL_FAULT_KINDS, ANY_ROUTE, FAULT_ROUTES, Fault, decode_fault
 from ._server import Emulator
 
@@ -29,8 +29,8 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be positive and finite: {text!r}")
     return value
 
 
@@ -87,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=DEFAULT_MAX_AUDIO_SECONDS,
         help="longest accepted audio in seconds (default %(default)g)",
+    )
+    parser.add_argument(
+        "--token-lifetime",
+        type=_positive,
+        default=DEFAULT_TOKEN_LIFETIME,
+        metavar="SECONDS",
+        help="lifetime of the tokens issueToken hands out (default %(default)g, as the service)",
     )
     faults = parser.add_argument_group(
         "fault injection",
@@ -163,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         recognizer="scripted" if recognizer == "scripted" else "whisper",
         max_audio_bytes=int(args.max_audio_mb * _MIB),
         max_audio_seconds=args.max_audio_seconds,
+        token_lifetime=args.token_lifetime,
     )
     try:
         asyncio.run(_serve(config, args.host, args.port, faults))

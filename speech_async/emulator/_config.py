@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ._recognizer import Recognizer
 
 __all__ = (
@@ -16,6 +20,7 @@ __all__ = (
     "DEFAULT_MAX_PHRASES",
     "DEFAULT_MAX_PROMPT_CHARS",
     "DEFAULT_REGION",
+    "DEFAULT_TOKEN_LIFETIME",
     "SUPPORTED_API_VERSIONS",
     "EmulatorConfig",
 )
@@ -31,6 +36,8 @@ DEFAULT_MAX_AUDIO_SECONDS: Final = 2 * 60 * 60.0
 DEFAULT_MAX_PROMPT_CHARS: Final = 4096
 DEFAULT_MAX_PHRASES: Final = 500
 DEFAULT_REGION: Final = "East US"
+# issueToken tokens are valid for ten minutes (documented).
+DEFAULT_TOKEN_LIFETIME: Final = 600.0
 
 _RECOGNIZER_NAMES: Final = ("whisper", "scripted")
 
@@ -49,7 +56,14 @@ class EmulatorConfig:
         max_prompt_chars: Limit on the total length of ``enhancedMode.prompt``.
         max_phrases: Limit on the number of ``phraseList.phrases``. The docs only advise 500; whether the
             service enforces it is unverified.
-        region: Value of the ``x-ms-region`` response header.
+        region: Value of the ``x-ms-region`` response header; its lower-case form without spaces
+            (``"eastus"``) goes into the ``region`` and ``aud`` claims of issueToken tokens.
+        clock: The emulator's "now" in epoch seconds, for everything about tokens: when they were
+            issued, when they expire, and whether they have. Pass your test's fake clock to move
+            the emulator's time with the client's. Called on the emulator's event loop: it must
+            be cheap and must not block.
+        token_lifetime: Lifetime of issueToken tokens in seconds (documented: 10 minutes). A token
+            expires at ``ceil(issue time + token_lifetime)`` and is refused from then on.
     """
 
     key: str | None = None
@@ -59,6 +73,8 @@ class EmulatorConfig:
     max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS
     max_phrases: int = DEFAULT_MAX_PHRASES
     region: str = DEFAULT_REGION
+    clock: Callable[[], float] = time.time
+    token_lifetime: float = DEFAULT_TOKEN_LIFETIME
 
     def __post_init__(self) -> None:
         if self.key is not None and not self.key:
@@ -74,3 +90,7 @@ class EmulatorConfig:
             raise ValueError("max_audio_seconds must be positive")
         if self.max_prompt_chars < 0 or self.max_phrases < 0:
             raise ValueError("max_prompt_chars and max_phrases must not be negative")
+        if not callable(self.clock):
+            raise TypeError("clock must be a callable returning epoch seconds")
+        if not (math.isfinite(self.token_lifetime) and self.token_lifetime > 0):
+            raise ValueError(f"token_lifetime must be a positive number of seconds, not {self.token_lifetime!r}")

@@ -20,6 +20,7 @@ import msgspec
 __all__ = (
     "EMULATOR_PREFIX",
     "INVALID_KEY_MESSAGE",
+    "INVALID_TOKEN_MESSAGE",
     "MISSING_KEY_MESSAGE",
     "RESOURCE_NOT_FOUND_MESSAGE",
     "GatewayError",
@@ -41,6 +42,13 @@ INVALID_KEY_MESSAGE: Final = (
     "Access denied due to invalid subscription key or wrong API endpoint. "
     "Make sure to provide a valid key for an active subscription and use a correct regional API "
     "endpoint for your resource."
+)
+# unverified: the Cognitive Services gateway's wording for a refused bearer token (expired, revoked,
+# forged, wrong audience), as reported by users of other Cognitive Services (Azure OpenAI) in
+# {"statusCode", "message"} form; here it goes in the gateway's {"error": {...}} shape like the key errors.
+INVALID_TOKEN_MESSAGE: Final = (
+    "Unauthorized. Access token is missing, invalid, audience is incorrect "
+    "(https://cognitiveservices.azure.com), or have expired."
 )
 # unverified: the gateway's usual answer for a path it does not route.
 RESOURCE_NOT_FOUND_MESSAGE: Final = "Resource not found"

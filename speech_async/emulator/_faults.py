@@ -11,7 +11,8 @@ The kinds of misbehaviour, one per :class:`Fault`:
 * ``stall_request``: the emulator stops reading the upload for a while;
 * ``drop_after_request_bytes`` / ``drop_mid_response``: the connection is closed mid-request or
   mid-answer;
-* ``malformed_json`` / ``truncated_json``: a 200 whose body does not decode.
+* ``malformed_json`` / ``truncated_json``: a 200 whose body does not decode;
+* ``expire_token``: the bearer token of the request stops being valid early (revoked for good).
 
 Which body goes with which status is not documented for this API; every choice below is unverified.
 """
@@ -36,6 +37,7 @@ __all__ = (
     "ALL_FAULT_KINDS",
     "ANY_ROUTE",
     "FAULT_ROUTES",
+    "ISSUE_TOKEN_ROUTE",
     "LOCALES_ROUTE",
     "MALFORMED_BODY",
     "TRANSCRIBE_ROUTE",
@@ -51,11 +53,12 @@ __all__ = (
     "truncate_json",
 )
 
-# The registry of service route names a fault can target. A new route (issueToken, batch ...) joins
-# by adding its name here and passing it as ``name=`` when the route is added to the app.
+# The registry of service route names a fault can target. A new route (batch ...) joins by adding
+# its name here and passing it as ``name=`` when the route is added to the app.
 TRANSCRIBE_ROUTE: Final = "transcribe"
 LOCALES_ROUTE: Final = "locales"
-FAULT_ROUTES: Final = (LOCALES_ROUTE, TRANSCRIBE_ROUTE)
+ISSUE_TOKEN_ROUTE: Final = "issue_token"
+FAULT_ROUTES: Final = (ISSUE_TOKEN_ROUTE, LOCALES_ROUTE, TRANSCRIBE_ROUTE)
 ANY_ROUTE: Final = "*"
 
 # unverified: what a broken intermediary might put in a 200; deliberately not JSON at all.
@@ -82,11 +85,12 @@ class Fault:
 
     Exactly one kind of misbehaviour is set per fault (``status``, ``delay_headers``,
     ``delay_body``, ``stall_request``, ``drop_after_request_bytes``, ``drop_mid_response``,
-    ``malformed_json`` or ``truncated_json``); anything else raises ``ValueError``. A fault is
-    applied after authentication and routing, before the request is handled.
+    ``malformed_json``, ``truncated_json`` or ``expire_token``); anything else raises
+    ``ValueError``. A fault is applied after authentication and routing, before the request is
+    handled.
 
     Attributes:
-        route: ``"transcribe"``, ``"locales"``, or ``"*"`` for any service route.
+        route: ``"transcribe"``, ``"locales"``, ``"issue_token"``, or ``"*"`` for any service route.
         count: How many matching requests the fault applies to (at least 1).
         status: Answer this status (400-599) with the body the service or its gateway would send
             (unverified bodies: 429 and 504 in the gateway's ``{"error": {...}}`` shape, 408 as
@@ -112,6 +116,11 @@ class Fault:
             JSON at all (the ``Content-Type`` still says JSON).
         truncated_json: Handle the request normally, then answer 200 with the first half of the
             real JSON body, in a cleanly ended HTTP message.
+        expire_token: The token of the request stops being valid early: it is revoked for good
+            (every later use is refused) and this request gets the 401 of an expired token. Only
+            requests authenticated with a bearer token use it up; key-authenticated requests pass
+            it by, so it is not in :data:`ALL_FAULT_KINDS`. Cannot target ``"issue_token"``,
+            which takes only a key.
     """
 
     route: str = "transcribe"
@@ -128,6 +137,7 @@ class Fault:
     drop_mid_response: bool = False
     malformed_json: bool = False
     truncated_json: bool = False
+    expire_token: bool = False
 
     def __post_init__(self) -> None:
         _check_route(self.route)
@@ -138,8 +148,11 @@ class Fault:
             found = ", ".join(kinds) if kinds else "none"
             raise ValueError(
                 "a Fault needs exactly one misbehaviour (status, delay_headers, delay_body, stall_request, "
-                f"drop_after_request_bytes, drop_mid_response, malformed_json or truncated_json); got {found}"
+                "drop_after_request_bytes, drop_mid_response, malformed_json, truncated_json or "
+                f"expire_token); got {found}"
             )
+        if self.expire_token and self.route == ISSUE_TOKEN_ROUTE:
+            raise ValueError("expire_token cannot target 'issue_token', which takes only a key")
         for name in ("delay_headers", "delay_body", "stall_request"):
             _check_seconds(name, getattr(self, name))
         self._check_status_options()
@@ -171,6 +184,7 @@ class Fault:
             (self.drop_mid_response, "drop-mid-response"),
             (self.malformed_json, "malformed-json"),
             (self.truncated_json, "truncated-json"),
+            (self.expire_token, "expire-token"),
         )
         kinds = [] if self.status is None else [f"status-{self.status}"]
         return kinds + [name for present, name in flags if present]
@@ -181,7 +195,8 @@ class Fault:
         return self._kinds()[0]
 
 
-# Representative faults of every kind, for random injection (``--fault-rate``).
+# Representative faults of every kind, for random injection (``--fault-rate``). expire_token is left
+# out: key-authenticated runs would never use it up.
 ALL_FAULT_KINDS: Final[tuple[Fault, ...]] = (
     Fault(status=408),
     Fault(status=429, retry_after=1),
@@ -209,7 +224,7 @@ class AppliedFault:
     Attributes:
         request_id: The ``apim-request-id`` of the request (as in :class:`RecordedRequest`).
         client_request_id: The request's ``x-ms-client-request-id`` header, if any.
-        route: The route name the request was for (``"transcribe"``, ``"locales"``).
+        route: The route name the request was for (``"transcribe"``, ``"locales"``, ``"issue_token"``).
         kind: :attr:`Fault.kind` of the fault.
         fault: The fault itself.
     """
@@ -246,6 +261,10 @@ class _Queued:
 
 def _matches(target: str, route: str) -> bool:
     return target in (ANY_ROUTE, route)
+
+
+def _applies(fault: Fault, route: str, bearer: bool) -> bool:
+    return _matches(fault.route, route) and (bearer or not fault.expire_token)
 
 
 class FaultPlan:
@@ -290,7 +309,8 @@ class FaultPlan:
         For each matching request without a queued fault, in the order requests arrive, the plan
         draws ``rng.random() < rate`` and, on a hit, ``rng.choice(faults)`` from a
         ``random.Random(seed)`` created here: the same seed and the same arrival order give the
-        same faults. ``rate`` 0 turns the random mode off.
+        same faults. An ``expire_token`` fault drawn for a key-authenticated request is not
+        applied (the request is handled normally). ``rate`` 0 turns the random mode off.
         """
         if not (math.isfinite(rate) and 0.0 <= rate <= 1.0):
             raise ValueError(f"rate must be between 0 and 1, not {rate!r}")
@@ -334,15 +354,19 @@ class FaultPlan:
         with self._lock:
             self._applied.clear()
 
-    def take(self, route: str, *, request_id: str, client_request_id: str | None = None) -> Fault | None:
+    def take(
+        self, route: str, *, request_id: str, client_request_id: str | None = None, bearer: bool = False
+    ) -> Fault | None:
         """The fault for one request on ``route``, using it up; ``None`` for normal handling.
 
-        The emulator calls this once per authenticated request to a service route.
+        The emulator calls this once per authenticated request to a service route. ``bearer``
+        says whether the request was authenticated with a bearer token: only then can an
+        ``expire_token`` fault apply.
         """
         with self._lock:
-            fault = self._take_queued(route)
+            fault = self._take_queued(route, bearer)
             if fault is None:
-                fault = self._draw(route)
+                fault = self._draw(route, bearer)
             if fault is not None:
                 self._applied.append(
                     AppliedFault(
@@ -355,22 +379,23 @@ class FaultPlan:
                 )
             return fault
 
-    def _take_queued(self, route: str) -> Fault | None:
+    def _take_queued(self, route: str, bearer: bool) -> Fault | None:
         for index, queued in enumerate(self._queue):
-            if _matches(queued.fault.route, route):
+            if _applies(queued.fault, route, bearer):
                 queued.remaining -= 1
                 if queued.remaining <= 0:
                     del self._queue[index]
                 return queued.fault
         return None
 
-    def _draw(self, route: str) -> Fault | None:
+    def _draw(self, route: str, bearer: bool) -> Fault | None:
         mode = self._random
         if mode is None or not _matches(mode.route, route):
             return None
         if self._rng.random() >= mode.rate:
             return None
-        return self._rng.choice(mode.faults)
+        fault = self._rng.choice(mode.faults)
+        return None if fault.expire_token and not bearer else fault
 
 
 # --- answers of status faults ----------------------------------------------------------------------

@@ -74,8 +74,10 @@ class RecordedPart:
 class RecordedRequest:
     """One request the service API received, oldest first in :attr:`Emulator.requests`.
 
-    Credentials are never stored: the values of ``Ocp-Apim-Subscription-Key`` and ``Authorization``
-    are replaced by ``***``; :attr:`auth` tells which kind was presented.
+    issueToken exchanges are service requests too (:attr:`route` ``"issue_token"``); admin calls
+    are not recorded. Credentials are never stored: the values of ``Ocp-Apim-Subscription-Key``
+    and ``Authorization`` are replaced by ``***``; :attr:`auth` tells which kind was presented.
+    Tokens issueToken hands out are not recorded either.
 
     Attributes:
         method: HTTP method.
@@ -100,6 +102,8 @@ class RecordedRequest:
         client_request_id: The ``x-ms-client-request-id`` header, which a client repeats on
             every attempt of one logical call.
         fault: :attr:`Fault.kind` of the fault injected into this request, if any.
+        route: The route name: ``"transcribe"``, ``"locales"``, ``"issue_token"``; ``None`` for a
+            path or method no route takes.
     """
 
     method: str
@@ -119,6 +123,7 @@ class RecordedRequest:
     body_complete: bool = False
     client_request_id: str | None = None
     fault: str | None = None
+    route: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of request header ``name`` (case-insensitive), or ``None``."""

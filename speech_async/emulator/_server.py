@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import enum
 import threading
+import types
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -15,7 +16,7 @@ from ._app import create_app, emulator_state
 from ._config import EmulatorConfig
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Mapping
     from types import TracebackType
 
     from ._faults import FaultPlan
@@ -45,6 +46,16 @@ class Emulator:
             emulator.scripted.register(audio_bytes, ScriptedTranscript(phrases=(...)))
             emulator.faults.add(Fault(status=503, retry_after=1))  # the next request gets a 503
             ...  # POST f"{emulator.url}/speechtotext/transcriptions:transcribe?api-version=..."
+
+    Bearer tokens come from ``POST {url}/sts/v1.0/issueToken`` (with the key) or from
+    :class:`EmulatorTokenCredential`. Their time is :attr:`EmulatorConfig.clock`, so a test
+    expires them by moving its fake clock::
+
+        now = [1_700_000_000.0]
+        async with Emulator(EmulatorConfig(key="k", recognizer="scripted", clock=lambda: now[0])) as emulator:
+            ...  # get a token, use it
+            now[0] += 600  # the token's ten minutes are over: the next use is a 401
+            assert emulator.counters["issue_token"] == 1
     """
 
     def __init__(self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -92,6 +103,27 @@ class Emulator:
     def clear_requests(self) -> None:
         """Forget the recorded requests."""
         self._state.requests.clear()
+
+    @property
+    def counters(self) -> Mapping[str, int]:
+        """Requests received so far per route name, counted on arrival (before authentication).
+
+        A read-only snapshot with at least ``"transcribe"``, ``"locales"``, ``"issue_token"`` and
+        ``"entra_token"`` (the admin route ``POST /_emulator/entra/token``). Requests to unknown
+        paths, or with a method a route does not take, are not counted.
+        """
+        return types.MappingProxyType(dict(self._state.counters))
+
+    def clear_counters(self) -> None:
+        """Set every request counter back to zero."""
+        self._state.clear_counters()
+
+    def revoke_tokens(self) -> None:
+        """Revoke every bearer token issued so far (issueToken and Entra-style): each later use is a 401.
+
+        Tokens issued afterwards are valid as usual.
+        """
+        self._state.tokens.revoke_all()
 
     async def start(self) -> None:
         """Start listening; raises ``RuntimeError`` if started twice or after :meth:`close`."""

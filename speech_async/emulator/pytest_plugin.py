@@ -26,6 +26,15 @@ Make it misbehave with faults, then check every attempt's upload from the record
     assert [r.status for r in attempts] == [429, 429, 200]
     assert len({r.attempt_body_sha256 for r in attempts}) == 1
 
+Exercise a client's Microsoft Entra ID path without the internet, and count token exchanges::
+
+    async with EmulatorTokenCredential(speech_emulator.url) as credential:
+        ...  # your client, built with credential, calls speech_emulator.url
+    assert speech_emulator.counters["entra_token"] == 1
+
+To expire tokens without waiting, start your own :class:`Emulator` with
+``EmulatorConfig(clock=...)`` (your test's fake clock) instead of using this fixture.
+
 ``speech_emulator`` is function-scoped: every test gets a fresh emulator (port 0, the scripted
 recognizer, key :data:`SPEECH_EMULATOR_KEY`), closed when the test ends.
 """
