@@ -22,8 +22,6 @@ import hashlib
 import io
 import json
 import random
-import struct
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -33,6 +31,7 @@ from typing import Any
 
 import aiohttp
 
+from benchmarks._support import start_emulator, wav
 from speech_async import KeyCredential, RetryPolicy, SpeechClient, SpeechError
 
 WORK = Path(__file__).resolve().parent / ".work" / "soak"
@@ -42,23 +41,9 @@ POLICY = RetryPolicy(max_attempts=8)
 CLEAN_SUCCESS = {None, "delay-headers", "delay-body", "stall-request"}
 
 
-def wav(index: int, seconds: float = 3.0, rate: int = 16000) -> bytes:
-    """A distinct, deterministic mono WAV for call ``index``."""
-    noise = random.Random(index).randbytes(int(seconds * rate) * 2)
-    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
-    header = b"RIFF" + struct.pack("<I", 36 + len(noise)) + b"WAVEfmt " + struct.pack("<I", 16) + fmt
-    return header + b"data" + struct.pack("<I", len(noise)) + noise
-
-
-def start_emulator(*extra: str) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "speech_async.emulator", "--port", "0", "--recognizer", "scripted"]
-    process = subprocess.Popen([*command, "--key", KEY, *extra], stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    url = process.stdout.readline().strip()
-    if not url.startswith("http://"):
-        process.kill()
-        raise RuntimeError(f"the emulator did not start: {url!r}")
-    return process, url
+def call_audio(index: int, seconds: float = 3.0) -> bytes:
+    """A distinct, deterministic mono WAV of noise for call ``index``."""
+    return wav(random.Random(index).randbytes(int(seconds * 16000) * 2))
 
 
 async def admin(session: aiohttp.ClientSession, method: str, url: str, body: Any = None) -> Any:
@@ -132,7 +117,7 @@ def verify(records: list[dict[str, Any]], expected_audio: dict[str, int], calls:
 
 
 async def soak(args: argparse.Namespace) -> int:
-    audio = [wav(i) for i in range(args.calls)]
+    audio = [call_audio(i) for i in range(args.calls)]
     hashes = {hashlib.sha256(data).hexdigest(): i for i, data in enumerate(audio)}
     WORK.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -145,7 +130,7 @@ async def soak(args: argparse.Namespace) -> int:
     phases: dict[str, dict[str, Any]] = {}
     for phase, rate in (("baseline", 0.0), ("faults", args.rate)):
         extra = ("--fault-rate", str(rate), "--fault-seed", str(args.seed)) if rate else ()
-        process, url = start_emulator(*extra)
+        process, url = start_emulator("--key", KEY, *extra)
         try:
             async with aiohttp.ClientSession() as session:
                 await asyncio.gather(

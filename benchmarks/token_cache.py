@@ -18,11 +18,11 @@ import argparse
 import asyncio
 import json
 import random
-import struct
 import sys
 import time
 from typing import Any
 
+from benchmarks._support import wav
 from speech_async import IssueTokenCredential, KeyCredential, SpeechClient
 from speech_async.emulator import Emulator, EmulatorConfig, ScriptedPhrase, ScriptedTranscript
 
@@ -39,19 +39,6 @@ class FakeClock:
         return self.now
 
 
-def wav() -> bytes:
-    data = bytes(6400)
-    fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
-    return (
-        b"RIFF"
-        + struct.pack("<I", 36 + len(data))
-        + b"WAVEfmt "
-        + struct.pack("<I", 16)
-        + fmt
-        + (b"data" + struct.pack("<I", len(data)) + data)
-    )
-
-
 async def _refreshed(client: SpeechClient) -> None:
     """Let a background refresh finish before simulated time moves on (polled: the cache has no event)."""
     for _ in range(5000):
@@ -63,7 +50,7 @@ async def _refreshed(client: SpeechClient) -> None:
 
 async def run(args: argparse.Namespace, *, tokens: bool) -> dict[str, Any]:
     clock = FakeClock()
-    audio = wav()
+    audio = wav(bytes(6400))
     rng = random.Random(args.seed)
     config = EmulatorConfig(key=KEY, recognizer="scripted", clock=clock)
     failures = 0

@@ -21,13 +21,14 @@ import hashlib
 import json
 import os
 import resource
-import struct
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks._support import register, start_emulator, wav, wav_header
 
 WORK = Path(__file__).resolve().parent / ".work"
 MIB = 1024 * 1024
@@ -66,9 +67,7 @@ class PeakSampler:
 def write_wav(path: Path, size_mib: int) -> str:
     """A 16 kHz mono 16-bit WAV of ``size_mib`` MiB (silence); returns its sha256."""
     data_size = size_mib * MIB - 44
-    header = b"RIFF" + struct.pack("<I", 36 + data_size) + b"WAVE"
-    header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
-    header += b"data" + struct.pack("<I", data_size)
+    header = wav_header(data_size)
     digest = hashlib.sha256(header)
     block = bytes(MIB)
     with path.open("wb") as out:
@@ -83,17 +82,7 @@ def write_wav(path: Path, size_mib: int) -> str:
 
 
 def small_wav() -> bytes:
-    data = bytes(32000)
-    return (
-        b"RIFF"
-        + struct.pack("<I", 36 + len(data))
-        + b"WAVE"
-        + b"fmt "
-        + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
-        + b"data"
-        + struct.pack("<I", len(data))
-        + data
-    )
+    return wav(bytes(32000))
 
 
 async def run_scenario(name: str, url: str, path: Path) -> dict[str, Any]:
@@ -146,46 +135,6 @@ async def run_scenario(name: str, url: str, path: Path) -> dict[str, Any]:
     return {"scenario": name, "peak_growth_mib": growth / MIB, "seconds": seconds}
 
 
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    command = [
-        sys.executable,
-        "-m",
-        "speech_async.emulator",
-        "--port",
-        "0",
-        "--recognizer",
-        "scripted",
-        "--max-audio-mb",
-        "4096",
-        "--max-audio-seconds",
-        "1000000",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    if not line.startswith("http://"):
-        process.kill()
-        raise RuntimeError(f"the emulator did not start: {line!r}")
-    return process, line
-
-
-def register(url: str, sha256: str, duration_ms: int) -> None:
-    import urllib.request
-
-    transcript = {
-        "phrases": [{"text": "Silence, mostly.", "offset_ms": 0, "duration_ms": 1000}],
-        "duration_ms": duration_ms,
-    }
-    request = urllib.request.Request(
-        f"{url}/_emulator/scripted/{sha256}",
-        data=json.dumps(transcript).encode(),
-        method="PUT",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request) as response:
-        assert response.status in (200, 204)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=200)
@@ -202,10 +151,10 @@ def main() -> int:
     WORK.mkdir(exist_ok=True)
     path = WORK / f"upload-{args.size_mib}mib.wav"
     sha256 = write_wav(path, args.size_mib)
-    process, url = start_emulator()
+    process, url = start_emulator("--max-audio-mb", "4096", "--max-audio-seconds", "1000000")
     try:
-        register(url, sha256, duration_ms=(args.size_mib * MIB - 44) // 32)
-        register(url, hashlib.sha256(small_wav()).hexdigest(), duration_ms=1000)
+        register(url, sha256, "Silence, mostly.", duration_ms=(args.size_mib * MIB - 44) // 32)
+        register(url, hashlib.sha256(small_wav()).hexdigest(), "Silence.", duration_ms=1000)
         results = []
         for scenario in SCENARIOS:
             output = subprocess.run(

@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypedDict
 
 import msgspec
 from yarl import URL
@@ -32,7 +32,7 @@ from ._resources import fast
 
 if TYPE_CHECKING:
     import aiohttp
-    from typing_extensions import Self
+    from typing_extensions import Self, Unpack
 
     from ._audio import AudioInput
     from ._token_cache import TokenStats
@@ -46,6 +46,21 @@ REGION_ENV: Final = "AZURE_SPEECH_REGION"
 _API_VERSION: Final = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
 _REGION: Final = re.compile(r"[a-z0-9]+")
 _NO_OPTIONS: Final = TranscriptionOptions()
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword arguments of :class:`SpeechClient` besides endpoint and credential."""
+
+    api_version: ApiVersion | str
+    timeout: Timeouts
+    retry: RetryPolicy
+    limits: Limits
+    session: aiohttp.ClientSession | None
+    connection_limit: int
+    user_agent: str | None
+    allow_insecure_http: bool
+    token_refresh_interval: float
+    clock: Callable[[], float]
 
 
 class _State(enum.Enum):
@@ -125,26 +140,13 @@ class SpeechClient:
         self._transcribe_urls: dict[str, URL] = {}
 
     @classmethod
-    def from_env(
-        cls,
-        *,
-        credential: object | None = None,
-        api_version: ApiVersion | str = LATEST_API_VERSION,
-        timeout: Timeouts = DEFAULT_TIMEOUTS,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        limits: Limits = DEFAULT_LIMITS,
-        session: aiohttp.ClientSession | None = None,
-        connection_limit: int = 100,
-        user_agent: str | None = None,
-        allow_insecure_http: bool = False,
-        token_refresh_interval: float = DEFAULT_TOKEN_REFRESH,
-        clock: Callable[[], float] = time.time,
-    ) -> SpeechClient:
+    def from_env(cls, *, credential: object | None = None, **options: Unpack[ClientOptions]) -> SpeechClient:
         """Build a client from ``AZURE_SPEECH_ENDPOINT`` (or ``AZURE_SPEECH_REGION``) and ``AZURE_SPEECH_API_KEY``.
 
         ``credential`` replaces the key from the environment when given. With neither, the client uses
         Microsoft Entra ID through ``azure.identity.aio.DefaultAzureCredential`` (which needs the
-        resource's custom-domain endpoint), as the service's quickstart does.
+        resource's custom-domain endpoint), as the service's quickstart does. Every other keyword is
+        passed on to :class:`SpeechClient`.
         """
         from ._credentials import KeyCredential
 
@@ -166,20 +168,7 @@ class SpeechClient:
                 from azure.identity.aio import DefaultAzureCredential
 
                 credential = DefaultAzureCredential()
-        return cls(
-            endpoint,
-            credential,
-            api_version=api_version,
-            timeout=timeout,
-            retry=retry,
-            limits=limits,
-            session=session,
-            connection_limit=connection_limit,
-            user_agent=user_agent,
-            allow_insecure_http=allow_insecure_http,
-            token_refresh_interval=token_refresh_interval,
-            clock=clock,
-        )
+        return cls(endpoint, credential, **options)
 
     @property
     def endpoint(self) -> str:
