@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint typecheck pytest bench samples clean
+.PHONY: demo test test-pythons lint typecheck pytest bench samples clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ typecheck: $(VENV)/.dev-deps
 pytest: $(VENV)/.dev-deps
 	$(PY) -m pytest
 
+# The test suite on every other supported Python found on this machine (3.10, 3.12, 3.13), each in its own venv.
+test-pythons:
+	@for v in 3.10 3.12 3.13; do \
+		if command -v python$$v >/dev/null 2>&1; then \
+			echo "== Python $$v"; \
+			python$$v -m venv .venv-$$v && .venv-$$v/bin/python -m pip install --quiet --disable-pip-version-check -e '.[asr,cli,dev]' \
+			&& .venv-$$v/bin/python -m pytest -q -p no:cacheprovider || exit 1; \
+		fi; \
+	done
+
 bench: $(VENV)/.dev-deps
 	$(PY) -m benchmarks.upload_memory
 	$(PY) -m benchmarks.soak
@@ -43,4 +53,4 @@ samples:
 	bash speech_async/demo/samples/make_samples.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache

@@ -341,7 +341,7 @@ async def test_read_body_first_answers_only_after_the_whole_upload(emu: Emulator
     emu.faults.add(Fault(status=503))
     half = len(BODY) // 2
     async with raw_connection(emu.url, BODY[:half], len(BODY)) as (reader, writer):
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.1)
         assert emu.requests == []
         writer.write(BODY[half:])
