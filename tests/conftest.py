@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import aiohttp
 import anyio.to_thread
 import pytest
 from blockbuster import blockbuster_ctx
@@ -123,6 +124,13 @@ async def no_leaks() -> AsyncIterator[None]:
 def _is_test_runner(task: asyncio.Task[Any]) -> bool:
     # anyio's pytest runner keeps its own tasks on the loop between a test and its fixtures.
     return getattr(task.get_coro(), "__qualname__", "").startswith("TestRunner.")
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session, for tests that talk to the emulator without the client."""
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 @pytest.fixture(scope="session")

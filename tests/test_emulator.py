@@ -40,6 +40,8 @@ from speech_async.emulator import (
     create_app,
 )
 
+from .emulator_support import INVALID_KEY_BODY, MISSING_KEY_BODY
+
 SAMPLES = Path(__file__).resolve().parent.parent / "speech_async" / "demo" / "samples"
 HELLO = (SAMPLES / "hello.wav").read_bytes()
 STEREO = (SAMPLES / "call-stereo.flac").read_bytes()
@@ -49,20 +51,6 @@ TRANSCRIBE = "/speechtotext/transcriptions:transcribe"
 V2025 = "2025-10-15"
 V2024 = "2024-11-15"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-MISSING_KEY_BODY = {
-    "error": {
-        "code": "401",
-        "message": "Access denied due to missing subscription key. Make sure to include subscription key when "
-        "making requests to an API.",
-    }
-}
-INVALID_KEY_BODY = {
-    "error": {
-        "code": "401",
-        "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
-        "valid key for an active subscription and use a correct regional API endpoint for your resource.",
-    }
-}
 
 HELLO_TRANSCRIPT = ScriptedTranscript(
     phrases=(
@@ -166,12 +154,6 @@ async def transcribe(
     session: aiohttp.ClientSession, url: str, definition: object | None, audio: bytes | None, **kwargs: Any
 ) -> Reply:
     return await send(session, url, form(definition, audio), **kwargs)
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture

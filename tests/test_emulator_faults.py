@@ -15,12 +15,10 @@ import json
 import logging
 import re
 import struct
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +38,8 @@ from speech_async.emulator import (
     create_app,
     main,
 )
+
+from .emulator_support import scripted_cli
 
 KEY = "emulator-test-key"
 TRANSCRIBE = "/speechtotext/transcriptions:transcribe?api-version=2025-10-15"
@@ -120,12 +120,6 @@ async def post(
 async def get_locales(session: aiohttp.ClientSession, url: str) -> Reply:
     async with session.get(url + LOCALES, headers={"Ocp-Apim-Subscription-Key": KEY}) as response:
         return Reply(response.status, dict(response.headers), await response.read())
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
@@ -723,19 +717,6 @@ def test_catalogue_covers_every_kind() -> None:
 # --- the command line -----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def cli(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    command = [sys.executable, "-m", "speech_async.emulator", "--port", "0", "--recognizer", "scripted", *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        yield process, process.stdout.readline().strip()
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.communicate(timeout=10)
-
-
 def fetch(url: str, *, key: str | None = KEY) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, headers={"Ocp-Apim-Subscription-Key": key} if key else {})
     try:
@@ -749,7 +730,7 @@ def fetch(url: str, *, key: str | None = KEY) -> tuple[int, dict[str, str], byte
 def test_cli_queues_faults() -> None:
     first = '{"route": "locales", "status": 503, "retry_after": 2}'
     second = '{"route": "locales", "count": 2, "malformed_json": true}'
-    with cli("--fault", first, "--fault", second) as (process, url):
+    with scripted_cli("--fault", first, "--fault", second) as (process, url):
         status, response_headers, _ = fetch(url + LOCALES)
         assert (status, response_headers["Retry-After"]) == (503, "2")
         for _ in range(2):
@@ -766,7 +747,7 @@ def test_cli_queues_faults() -> None:
 
 
 def test_cli_random_faults_replay_with_their_seed() -> None:
-    with cli("--fault-rate", "1", "--fault-seed", "11", "--fault-route", "locales") as (process, url):
+    with scripted_cli("--fault-rate", "1", "--fault-seed", "11", "--fault-route", "locales") as (process, url):
         assert process.stderr is not None
         assert process.stderr.readline() == "speech-async emulator: random faults on route 'locales': rate 1, seed 11\n"
         for _ in range(8):

@@ -7,17 +7,14 @@ never waited for.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import math
 import re
 import struct
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -39,6 +36,8 @@ from speech_async.emulator import (
     main,
 )
 
+from .emulator_support import INVALID_KEY_BODY, MISSING_KEY_BODY, scripted_cli
+
 KEY = "emulator-test-key"
 ISSUE_TOKEN = "/sts/v1.0/issueToken"
 TRANSCRIBE = "/speechtotext/transcriptions:transcribe?api-version=2025-10-15"
@@ -52,20 +51,6 @@ TOKEN_MESSAGE = (
     "(https://cognitiveservices.azure.com), or have expired."
 )
 TOKEN_BODY = {"error": {"code": "401", "message": TOKEN_MESSAGE}}
-MISSING_KEY_BODY = {
-    "error": {
-        "code": "401",
-        "message": "Access denied due to missing subscription key. Make sure to include subscription key when "
-        "making requests to an API.",
-    }
-}
-INVALID_KEY_BODY = {
-    "error": {
-        "code": "401",
-        "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
-        "valid key for an active subscription and use a correct regional API endpoint for your resource.",
-    }
-}
 
 
 def wav(data_bytes: int = 3200) -> bytes:
@@ -150,12 +135,6 @@ async def post(session: aiohttp.ClientSession, url: str, headers: dict[str, str]
 async def get_locales(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> Reply:
     async with session.get(url + LOCALES, headers=headers) as response:
         return Reply(response.status, dict(response.headers), await response.read())
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
@@ -662,21 +641,8 @@ def test_config_validates_token_settings() -> None:
     assert (config.clock, config.token_lifetime) == (time.time, 600.0)
 
 
-@contextlib.contextmanager
-def cli(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    command = [sys.executable, "-m", "speech_async.emulator", "--port", "0", "--recognizer", "scripted", *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        yield process, process.stdout.readline().strip()
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.communicate(timeout=10)
-
-
 def test_cli_token_lifetime() -> None:
-    with cli("--key", KEY, "--token-lifetime", "42") as (process, url):
+    with scripted_cli("--key", KEY, "--token-lifetime", "42") as (process, url):
         request = urllib.request.Request(
             url + ISSUE_TOKEN, data=b"", method="POST", headers={"Ocp-Apim-Subscription-Key": KEY}
         )
