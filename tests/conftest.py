@@ -29,18 +29,23 @@ pytest_plugins = ["speech_async.emulator.pytest_plugin"]
 SAMPLES = Path(__file__).resolve().parent.parent / "speech_async" / "demo" / "samples"
 
 
-def make_wav(seconds: float = 0.1, *, rate: int = 16000, channels: int = 1, fill: int = 0) -> bytes:
-    """A PCM WAV of silence (or of a repeated byte), for tests that need valid audio but not speech."""
-    data = bytes([fill]) * (int(seconds * rate) * 2 * channels)
+def wav_header(data_size: int, *, rate: int = 16000, channels: int = 1) -> bytes:
+    """The 44-byte header of a 16-bit PCM WAV whose samples take ``data_size`` bytes."""
     fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
     return (
         b"RIFF"
-        + struct.pack("<I", 36 + len(data))
+        + struct.pack("<I", 36 + data_size)
         + b"WAVEfmt "
         + struct.pack("<I", 16)
         + fmt
-        + (b"data" + struct.pack("<I", len(data)) + data)
+        + (b"data" + struct.pack("<I", data_size))
     )
+
+
+def make_wav(seconds: float = 0.1, *, rate: int = 16000, channels: int = 1, fill: int = 0) -> bytes:
+    """A PCM WAV of silence (or of a repeated byte), for tests that need valid audio but not speech."""
+    data = bytes([fill]) * (int(seconds * rate) * 2 * channels)
+    return wav_header(len(data), rate=rate, channels=channels) + data
 
 
 TINY_WAV = make_wav()

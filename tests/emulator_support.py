@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 MISSING_KEY_BODY = {
     "error": {
@@ -35,3 +38,15 @@ def scripted_cli(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
         if process.poll() is None:
             process.terminate()
         process.communicate(timeout=10)
+
+
+@dataclass
+class Reply:
+    """An answer read with a raw client: status, headers and body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)

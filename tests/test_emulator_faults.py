@@ -19,7 +19,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -39,7 +38,7 @@ from speech_async.emulator import (
     main,
 )
 
-from .emulator_support import scripted_cli
+from .emulator_support import Reply, scripted_cli
 
 KEY = "emulator-test-key"
 TRANSCRIBE = "/speechtotext/transcriptions:transcribe?api-version=2025-10-15"
@@ -82,16 +81,6 @@ def multipart(audio: bytes, definition: bytes = b'{"locales": ["en-US"]}') -> by
 
 BODY = multipart(TINY)
 BODY_SHA = hashlib.sha256(BODY).hexdigest()
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 def headers(**extra: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ import struct
 import time
 import urllib.request
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import aiohttp
@@ -36,7 +36,7 @@ from speech_async.emulator import (
     main,
 )
 
-from .emulator_support import INVALID_KEY_BODY, MISSING_KEY_BODY, scripted_cli
+from .emulator_support import INVALID_KEY_BODY, MISSING_KEY_BODY, Reply, scripted_cli
 
 KEY = "emulator-test-key"
 ISSUE_TOKEN = "/sts/v1.0/issueToken"
@@ -84,16 +84,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 def claims(token: str) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from speech_async import (
 )
 from speech_async.emulator import Emulator, ScriptedTranscript
 
+from .conftest import make_wav, wav_header
+
 OPTION_CASES: dict[str, tuple[TranscriptionOptions, str]] = {
     "max-speakers-below-range": (
         TranscriptionOptions(diarization=DiarizationOptions(max_speakers=1)),
@@ -299,26 +301,11 @@ async def test_format_check_can_be_turned_off(emulator: Emulator, speech_emulato
     assert len(emulator.requests) == 1
 
 
-def _wav_header(seconds: float, rate: int = 16000) -> bytes:
-    import struct
-
-    data_size = int(seconds * rate * 2)
-    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
-    return (
-        b"RIFF"
-        + struct.pack("<I", 36 + data_size)
-        + b"WAVEfmt "
-        + struct.pack("<I", 16)
-        + fmt
-        + (b"data" + struct.pack("<I", data_size))
-    )
-
-
 @pytest.fixture
 def long_wav(tmp_path: Path) -> Path:
     """A sparse file: a header that declares 2.5 hours, and the size to match, without writing 288 MB."""
     path = tmp_path / "long.wav"
-    header = _wav_header(2.5 * 3600, rate=8000)
+    header = wav_header(int(2.5 * 3600 * 8000 * 2), rate=8000)
     with path.open("wb") as file:
         file.write(header)
         file.truncate(len(header) + int(2.5 * 3600 * 8000 * 2))
@@ -334,8 +321,6 @@ async def test_audio_over_the_duration_limit_is_refused_before_sending(
 
 
 async def test_duration_limit_is_configuration(emulator: Emulator, speech_emulator_key: str) -> None:
-    from .conftest import make_wav
-
     audio = make_wav(seconds=3)
     emulator.scripted.register(audio, ScriptedTranscript(phrases=()))
     async with SpeechClient(
