@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, TypedDict
+from typing import TYPE_CHECKING, Final, Literal, TypedDict
 
 import msgspec
 from yarl import URL
@@ -24,11 +24,18 @@ from ._config import (
     RetryPolicy,
     Timeouts,
 )
-from ._credentials import DEFAULT_TOKEN_REFRESH, make_authenticator
+from ._credentials import (
+    DEFAULT_TOKEN_REFRESH,
+    Authenticator,
+    check_resource_id,
+    make_authenticator,
+    short_audio_authenticator,
+)
 from ._exceptions import InvalidOptionsError
 from ._http import Transport
 from ._models._fast import EnhancedMode, TranscriptionOptions, TranscriptionResult
-from ._resources import fast
+from ._models._short_audio import PronunciationAssessment, RecognitionMode, RecognitionResult
+from ._resources import fast, short_audio
 
 if TYPE_CHECKING:
     import aiohttp
@@ -61,6 +68,8 @@ class ClientOptions(TypedDict, total=False):
     allow_insecure_http: bool
     token_refresh_interval: float
     clock: Callable[[], float]
+    resource_id: str | None
+    short_audio_endpoint: str | None
 
 
 class _State(enum.Enum):
@@ -99,6 +108,14 @@ class SpeechClient:
         token_refresh_interval: How long a token is reused before it is refreshed in the background
             (nine minutes; an Entra token is also refreshed ahead of its own expiry).
         clock: The wall clock the token cache runs on (``time.time``); tests pass a fake one.
+        resource_id: The Speech resource's Azure Resource Manager id
+            (``/subscriptions/.../providers/Microsoft.CognitiveServices/accounts/<name>``). Needed only
+            for short-audio recognition with Microsoft Entra ID, which sends the token as
+            ``aad#<resource id>#<token>``.
+        short_audio_endpoint: Where short-audio recognition is sent, when it is not where the client
+            would derive it from ``endpoint`` (``https://<region>.stt.speech.microsoft.com`` for a
+            regional endpoint, ``<endpoint>/stt`` for a custom domain, else ``endpoint`` itself), for
+            instance in a sovereign cloud.
     """
 
     def __init__(
@@ -116,8 +133,16 @@ class SpeechClient:
         allow_insecure_http: bool = False,
         token_refresh_interval: float = DEFAULT_TOKEN_REFRESH,
         clock: Callable[[], float] = time.time,
+        resource_id: str | None = None,
+        short_audio_endpoint: str | None = None,
     ) -> None:
         self._endpoint = _normalize_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
+        self._short_audio_base = (
+            short_audio.short_audio_base(self._endpoint)
+            if short_audio_endpoint is None
+            else _normalize_endpoint(short_audio_endpoint, allow_insecure_http=allow_insecure_http)
+        )
+        self._resource_id = None if resource_id is None else check_resource_id(resource_id)
         self._api_version = _check_api_version(api_version)
         self._limits = limits
         if connection_limit < 1:
@@ -134,6 +159,7 @@ class SpeechClient:
             clock=clock,
             refresh_interval=token_refresh_interval,
         )
+        self._short_audio_auth: Authenticator | None = None
         self._state = _State.UNOPENED
         self._entered = False
         self._transcribe_url = self._endpoint / fast.TRANSCRIBE_PATH
@@ -302,6 +328,93 @@ class SpeechClient:
             filename=filename,
             retry=retry,
             timeout=timeout,
+            spool=spool,
+        )
+
+    async def recognize(
+        self,
+        audio: AudioInput | None = None,
+        *,
+        language: str,
+        mode: RecognitionMode = "conversation",
+        output_format: Literal["simple", "detailed"] | None = None,
+        profanity: Literal["masked", "removed", "raw"] | None = None,
+        endpoint_id: str | None = None,
+        pronunciation_assessment: PronunciationAssessment | None = None,
+        chunked: bool = True,
+        filename: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: Timeouts | None = None,
+        spool: bool = False,
+    ) -> RecognitionResult:
+        """Recognize up to 60 seconds of speech with the REST API for short audio.
+
+        The audio is streamed with chunked transfer, so the service recognizes while it arrives, and
+        the answer is one final result. It must be WAV (16-bit PCM, 16 kHz, mono) or Ogg/Opus; use
+        :meth:`transcribe` for longer audio or other formats.
+
+        Args:
+            audio: A path, ``bytes``/``bytearray``/``memoryview``, a binary file object (sync or
+                async), or an async iterable of bytes (a live stream: it is sent as it comes).
+            language: The spoken language, such as ``"en-US"`` (required by the service).
+            mode: ``"conversation"`` (the default), ``"interactive"`` (single utterances of up to about
+                15 s) or ``"dictation"`` (spoken punctuation such as "period" becomes punctuation).
+            output_format: ``"simple"`` (the display text) or ``"detailed"`` (candidates with lexical,
+                ITN, masked ITN and display forms, and confidences). Defaults to ``"simple"``, or to
+                ``"detailed"`` with a pronunciation assessment, whose scores only it carries.
+            profanity: ``"masked"`` (the service's default), ``"removed"`` or ``"raw"``.
+            endpoint_id: The id of a custom speech endpoint whose model should be used (``cid``).
+            pronunciation_assessment: Grade the speaker against a reference text (audio up to 30 s).
+            chunked: Send with ``Transfer-Encoding: chunked`` and ``Expect: 100-continue`` (the
+                documented, lower-latency way); ``False`` sends a ``Content-Length`` when it is known.
+            filename: The name used in error messages (defaults to the path's or file's name).
+            retry: Overrides the client's retry policy for this call.
+            timeout: Overrides the client's timeouts for this call.
+            spool: Copy a one-shot stream to a temporary file first, so it can be sent again.
+
+        Returns:
+            The result. Audio without recognizable speech is not an error: check
+            :attr:`RecognitionResult.succeeded` or :attr:`~RecognitionResult.recognition_status`.
+
+        Raises:
+            InvalidAudioError: the audio is missing, unreadable, not WAV/PCM 16 kHz mono or Ogg/Opus,
+                or too long (nothing was sent).
+            InvalidOptionsError: a parameter breaks a documented rule, or Microsoft Entra ID is used
+                without ``resource_id`` (nothing was sent).
+            AudioNotReplayableError: an attempt failed and a one-shot stream could not be sent again.
+            SpeechStatusError: the service answered with an error; the subclass tells which.
+            SpeechConnectionError: no usable response arrived.
+        """
+        transport = self._ensure_open()
+        if output_format is None:
+            output_format = "simple" if pronunciation_assessment is None else "detailed"
+        elif pronunciation_assessment is not None and output_format != "detailed":
+            raise InvalidOptionsError(
+                "pronunciation assessment scores come in the detailed output: leave output_format out, "
+                "or pass output_format='detailed'"
+            )
+        url = short_audio.short_audio_url(
+            self._short_audio_base,
+            mode=mode,
+            language=language,
+            output_format=output_format,
+            profanity=profanity,
+            endpoint_id=endpoint_id,
+        )
+        auth = self._short_audio_auth
+        if auth is None:
+            auth = self._short_audio_auth = short_audio_authenticator(self._auth, self._resource_id)
+        return await short_audio.recognize(
+            transport,
+            url,
+            auth,
+            audio=audio,
+            assessment=pronunciation_assessment,
+            limits=self._limits,
+            filename=filename,
+            chunked=chunked,
+            retry=retry,
+            timeouts=timeout,
             spool=spool,
         )
 

@@ -89,12 +89,20 @@ class Limits:
     """Lowest ``phraseList.biasingWeight`` (range from the service's SDK documentation)."""
     max_biasing_weight: float = 20.0
     """Highest ``phraseList.biasingWeight``."""
+    max_short_audio_seconds: float | None = 60.0
+    """Longest audio for short-audio recognition (:meth:`SpeechClient.recognize`; documented: 60 s)."""
+    max_assessment_seconds: float | None = 30.0
+    """Longest audio for pronunciation assessment (documented: 30 s)."""
 
     def __post_init__(self) -> None:
         if self.max_audio_bytes is not None and self.max_audio_bytes <= 0:
             raise ValueError("Limits.max_audio_bytes must be positive or None")
         if self.max_audio_seconds is not None and not self.max_audio_seconds > 0:
             raise ValueError("Limits.max_audio_seconds must be positive or None")
+        for name in ("max_short_audio_seconds", "max_assessment_seconds"):
+            value: float | None = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"Limits.{name} must be positive or None")
         if not 0 < self.min_speakers <= self.max_speakers:
             raise ValueError("Limits: need 0 < min_speakers <= max_speakers")
         if not 0 <= self.min_biasing_weight <= self.max_biasing_weight:

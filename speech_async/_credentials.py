@@ -21,7 +21,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
-from ._exceptions import ResponseDecodeError
+from ._exceptions import InvalidOptionsError, ResponseDecodeError
 from ._token_cache import Token, TokenCache, TokenStats, release, shared_cache
 
 if TYPE_CHECKING:
@@ -37,7 +37,9 @@ __all__ = [
     "IssueTokenCredential",
     "KeyCredential",
     "SupportsKey",
+    "check_resource_id",
     "make_authenticator",
+    "short_audio_authenticator",
 ]
 
 SUBSCRIPTION_KEY_HEADER: Final = "Ocp-Apim-Subscription-Key"
@@ -51,6 +53,13 @@ DEFAULT_TOKEN_REFRESH: Final = 540.0
 """Tokens are reused for nine minutes, then refreshed (the service's guidance for issueToken)."""
 _ENTRA_REFRESH_LEAD: Final = 300.0  # refresh an Entra token at least this long before it expires
 _TOKEN_TEXT: Final = re.compile(r"[\x21-\x7e]+")
+AAD_PREFIX: Final = "aad#"
+"""The short-audio API takes an Entra token as ``Bearer aad#<resource id>#<token>``."""
+_RESOURCE_ID: Final = re.compile(
+    r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}/providers/"
+    r"Microsoft\.CognitiveServices/accounts/[A-Za-z0-9][A-Za-z0-9_.-]{1,63}",
+    re.IGNORECASE,
+)
 
 
 class KeyCredential:
@@ -221,7 +230,7 @@ class _StaticTokenAuthenticator:
 class _TokenAuthenticator:
     """Bearer tokens from a shared cache, refreshed with ``fetch``."""
 
-    __slots__ = ("_cache", "_close_credential", "_closed", "_credential", "_fetch", "_issuer")
+    __slots__ = ("_cache", "_close_credential", "_closed", "_credential", "_fetch", "_issuer", "entra")
 
     def __init__(
         self,
@@ -232,6 +241,7 @@ class _TokenAuthenticator:
         clock: Callable[[], float],
         name: str,
         close_credential: bool,
+        entra: bool = False,
     ) -> None:
         self._credential = credential
         self._issuer = issuer
@@ -239,13 +249,20 @@ class _TokenAuthenticator:
         self._cache: TokenCache = shared_cache(credential, issuer, clock=clock, name=name)
         self._close_credential = close_credential
         self._closed = False
+        self.entra = entra
+        """Whether the tokens come from Microsoft Entra ID (the short-audio API wants them as ``aad#``)."""
+
+    async def token(self) -> str:
+        """The current token, fetched or refreshed as needed."""
+        return await self._cache.get(self._fetch)
 
     async def headers(self) -> Mapping[str, str]:
         return {AUTHORIZATION_HEADER: f"Bearer {await self._cache.get(self._fetch)}"}
 
     async def invalidate(self, headers: Mapping[str, str]) -> bool:
-        value = headers.get(AUTHORIZATION_HEADER, "")
-        self._cache.invalidate(value.removeprefix("Bearer "))
+        value = headers.get(AUTHORIZATION_HEADER, "").removeprefix("Bearer ")
+        # An aad#<resource id>#<token> value carries the token last; resource ids hold no '#'.
+        self._cache.invalidate(value.rpartition("#")[2] if value.startswith(AAD_PREFIX) else value)
         return True  # the token was dropped now, or already replaced by another caller: try the current one
 
     @property
@@ -263,6 +280,62 @@ class _TokenAuthenticator:
 
     def __repr__(self) -> str:
         return f"TokenAuthenticator(issuer={self._issuer!r})"
+
+
+class _AadAuthenticator:
+    """Entra tokens from another authenticator's cache, in the short-audio API's ``aad#`` form."""
+
+    __slots__ = ("_inner", "_prefix")
+
+    def __init__(self, inner: _TokenAuthenticator, resource_id: str) -> None:
+        self._inner = inner
+        self._prefix = f"Bearer {AAD_PREFIX}{resource_id}#"
+
+    async def headers(self) -> Mapping[str, str]:
+        return {AUTHORIZATION_HEADER: self._prefix + await self._inner.token()}
+
+    async def invalidate(self, headers: Mapping[str, str]) -> bool:
+        return await self._inner.invalidate(headers)
+
+    @property
+    def stats(self) -> TokenStats | None:
+        return self._inner.stats
+
+    async def close(self) -> None:
+        pass  # the cache and the credential belong to the inner authenticator
+
+    def __repr__(self) -> str:
+        return "AadAuthenticator(<redacted>)"
+
+
+def short_audio_authenticator(auth: Authenticator, resource_id: str | None) -> Authenticator:
+    """The authenticator for the short-audio API, which takes Entra tokens only as ``aad#<resourceId>#<token>``.
+
+    Every other credential authenticates short audio as it does the other APIs.
+    """
+    if not (isinstance(auth, _TokenAuthenticator) and auth.entra):
+        return auth
+    if resource_id is None:
+        raise InvalidOptionsError(
+            "short-audio recognition with Microsoft Entra ID needs the Speech resource's id: "
+            "SpeechClient(..., resource_id='/subscriptions/<subscription>/resourceGroups/<group>/providers/"
+            "Microsoft.CognitiveServices/accounts/<name>')"
+        )
+    return _AadAuthenticator(auth, resource_id)
+
+
+def check_resource_id(resource_id: str) -> str:
+    """Check the shape of an Azure Resource Manager id of a Cognitive Services account."""
+    if not isinstance(resource_id, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"resource_id must be a str, got {type(resource_id).__name__}")
+    text = resource_id.strip()
+    if not _RESOURCE_ID.fullmatch(text):
+        raise InvalidOptionsError(
+            f"resource_id {resource_id!r} is not a Speech resource id such as '/subscriptions/<subscription id>/"
+            "resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>' "
+            "(the portal shows it under the resource's Properties, or: az cognitiveservices account show --query id)"
+        )
+    return text
 
 
 def make_authenticator(
@@ -355,7 +428,13 @@ def _entra_authenticator(
         return _timed(access.token, started, float(access.expires_on), refresh_interval)
 
     return _TokenAuthenticator(
-        credential, COGNITIVE_SERVICES_SCOPE, fetch, clock=clock, name="Microsoft Entra token", close_credential=True
+        credential,
+        COGNITIVE_SERVICES_SCOPE,
+        fetch,
+        clock=clock,
+        name="Microsoft Entra token",
+        close_credential=True,
+        entra=True,
     )
 
 

@@ -15,6 +15,9 @@ __all__ = ["HEAD_BYTES", "AudioHead", "sniff"]
 HEAD_BYTES: Final = 64 * 1024
 """How much of the start of the audio is examined."""
 
+_WAVE_FORMAT_PCM: Final = 0x0001
+_WAVE_FORMAT_EXTENSIBLE: Final = 0xFFFE
+
 _EXTENSIONS: Final = {
     "wav": "WAV",
     "wave": "WAV",
@@ -43,16 +46,24 @@ class AudioHead:
     """``WAV``, ``MP3``, ``OGG``, ``FLAC``, ``WMA``, ``AAC``, ``AMR``, ``WebM``, ``MP4``, or ``None`` when not audio."""
     seconds: float | None
     """The duration, when the header states it (WAV and FLAC)."""
+    codec: str | None = None
+    """``pcm`` (WAV with PCM samples), ``opus`` (Ogg with an Opus stream), or ``None`` when not known."""
+    sample_rate: int | None = None
+    """Samples per second (WAV), or the input rate an Opus stream declares."""
+    channels: int | None = None
+    """Channels, when the header states them (WAV, Opus)."""
+    bits_per_sample: int | None = None
+    """Bits per sample (WAV)."""
 
 
 def sniff(head: bytes, total_size: int | None) -> AudioHead:
     """Identify the format from ``head`` (the first bytes) and, for WAV and FLAC, the duration."""
     if len(head) >= 12 and head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
-        return AudioHead("WAV", _wav_seconds(head, total_size))
+        return _wav(head, total_size)
     if head[:4] == b"fLaC":
         return AudioHead("FLAC", _flac_seconds(head))
     if head[:4] == b"OggS":
-        return AudioHead("OGG", None)
+        return _ogg(head)
     if head[:3] == b"ID3" or _is_mpeg_frame(head):
         return AudioHead("MP3", None)
     if head[:4] == b"\x1a\x45\xdf\xa3":
@@ -97,27 +108,56 @@ def _is_mpeg_frame(head: bytes) -> bool:
     return version != 0x01 and layer == 0x01 and bitrate not in (0x0, 0xF)
 
 
-def _wav_seconds(head: bytes, total_size: int | None) -> float | None:
+def _wav(head: bytes, total_size: int | None) -> AudioHead:
+    # Walk the RIFF chunks up to "data": "fmt " gives the encoding, "data" the length of the samples.
+    codec: str | None = None
+    rate = channels = bits = None
     byte_rate: int | None = None
     offset = 12
     while offset + 8 <= len(head):
         chunk_id = head[offset : offset + 4]
         (chunk_size,) = struct.unpack_from("<I", head, offset + 4)
         body = offset + 8
-        if chunk_id == b"fmt " and body + 12 <= len(head):
-            (byte_rate,) = struct.unpack_from("<I", head, body + 8)
+        if chunk_id == b"fmt " and body + 16 <= len(head):
+            tag, channels, rate, byte_rate, _, bits = struct.unpack_from("<HHIIHH", head, body)
+            if tag == _WAVE_FORMAT_EXTENSIBLE and chunk_size >= 40 and body + 26 <= len(head):
+                (tag,) = struct.unpack_from("<H", head, body + 24)  # the sub-format GUID starts with the tag
+            codec = "pcm" if tag == _WAVE_FORMAT_PCM else None
         elif chunk_id == b"data":
-            if not byte_rate:
-                return None
-            data_size = chunk_size
-            # Streamed WAVs leave the size 0 or all ones: the data then runs to the end of the file.
-            if (data_size in (0, 0xFFFFFFFF) or head[:4] == b"RF64") and total_size is not None:
-                data_size = total_size - body
-            elif total_size is not None:
-                data_size = min(data_size, total_size - body)
-            return max(data_size, 0) / byte_rate
+            return AudioHead(
+                "WAV", _wav_seconds(head, chunk_size, body, byte_rate, total_size), codec, rate, channels, bits
+            )
         offset = body + chunk_size + (chunk_size & 1)
-    return None
+    return AudioHead("WAV", None, codec, rate, channels, bits)
+
+
+def _wav_seconds(
+    head: bytes, data_size: int, start: int, byte_rate: int | None, total_size: int | None
+) -> float | None:
+    if not byte_rate:
+        return None
+    # Streamed WAVs leave the size 0 or all ones: the data then runs to the end of the file, if known.
+    if data_size in (0, 0xFFFFFFFF) or head[:4] == b"RF64":
+        if total_size is None:
+            return None
+        data_size = total_size - start
+    elif total_size is not None:
+        data_size = min(data_size, total_size - start)
+    return max(data_size, 0) / byte_rate
+
+
+def _ogg(head: bytes) -> AudioHead:
+    # The first page of an Ogg stream holds the codec's identification header; Opus calls it OpusHead
+    # (RFC 7845: version, channel count, pre-skip, then the input sample rate).
+    if len(head) < 27:
+        return AudioHead("OGG", None)
+    segments = head[26]
+    start = 27 + segments
+    packet = head[start : start + 19]
+    if len(packet) >= 16 and packet[:8] == b"OpusHead":
+        (rate,) = struct.unpack_from("<I", packet, 12)
+        return AudioHead("OGG", None, "opus", rate or None, packet[9] or None)
+    return AudioHead("OGG", None)
 
 
 def _flac_seconds(head: bytes) -> float | None:

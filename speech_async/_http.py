@@ -20,6 +20,7 @@ import aiohttp
 import aiohttp.abc
 import aiohttp.payload
 import anyio
+import msgspec
 from yarl import URL
 
 from ._config import RetryPolicy, Timeouts
@@ -35,6 +36,7 @@ from ._exceptions import (
     PayloadTooLargeError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseDecodeError,
     ServiceError,
     SpeechConnectionError,
     SpeechError,
@@ -47,7 +49,7 @@ from ._models._errors import decode_error_body
 from ._retry import Cooldown, retry_delay
 from ._version import __version__
 
-__all__ = ["Body", "Response", "Transport", "status_error"]
+__all__ = ["Body", "Response", "Transport", "json_decoder", "status_error"]
 
 logger: Final = logging.getLogger("speech_async")
 
@@ -93,6 +95,18 @@ class Response:
     headers: Mapping[str, str]
     content: bytes
     request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Send:
+    """What every attempt of one logical request sends."""
+
+    method: str
+    url: URL
+    headers: dict[str, str]
+    body: Body | None
+    timeouts: Timeouts
+    expect_continue: bool
 
 
 class _StreamPayload(aiohttp.payload.Payload):
@@ -195,22 +209,25 @@ class Transport:
         idempotent: bool,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
+        expect_continue: bool = False,
     ) -> T:
         """Send a request until it succeeds or the retry policy gives up; return the decoded response.
 
         ``decode`` turns a successful response into the result (and may raise ``ResponseDecodeError``,
         which is retried like a transient failure when ``idempotent``). Every attempt carries the same
         ``x-ms-client-request-id``, credentials from ``auth`` fetched anew, and a body produced afresh
-        from ``body``.
+        from ``body``. ``expect_continue`` sends ``Expect: 100-continue`` and holds the body back until
+        the server's ``100 Continue``.
         """
         policy = self._retry if retry is None else retry
         limits = self._timeouts if timeouts is None else timeouts
         headers.setdefault(CLIENT_REQUEST_ID_HEADER, str(uuid.uuid4()))
+        send = _Send(method, url, headers, body, limits, expect_continue)
         if limits.total is None:
-            return await self._attempts(method, url, headers, decode, auth, body, idempotent, policy, limits)
+            return await self._attempts(send, decode, auth, idempotent, policy)
         try:
             with anyio.fail_after(limits.total):
-                return await self._attempts(method, url, headers, decode, auth, body, idempotent, policy, limits)
+                return await self._attempts(send, decode, auth, idempotent, policy)
         except TimeoutError as err:
             if isinstance(err, SpeechError):
                 raise
@@ -220,16 +237,13 @@ class Transport:
 
     async def _attempts(
         self,
-        method: str,
-        url: URL,
-        headers: dict[str, str],
+        send: _Send,
         decode: Callable[[Response], T],
         auth: Authenticator | None,
-        body: Body | None,
         idempotent: bool,
         policy: RetryPolicy,
-        limits: Timeouts,
     ) -> T:
+        method, url, headers, body = send.method, send.url, send.headers, send.body
         started = time.monotonic()
         attempt = 0
         reauthenticated = False
@@ -240,7 +254,7 @@ class Transport:
             try:
                 if auth is not None:
                     sent_headers = {**headers, **await auth.headers()}
-                return decode(await self._send(method, url, sent_headers, body, limits))
+                return decode(await self._send(send, sent_headers))
             except AuthenticationError as err:
                 # A refused token (expired early, revoked) is replaced and the request replayed once.
                 if (
@@ -286,9 +300,8 @@ class Transport:
                 )
                 await anyio.sleep(delay)
 
-    async def _send(
-        self, method: str, url: URL, headers: dict[str, str], body: Body | None, limits: Timeouts
-    ) -> Response:
+    async def _send(self, send: _Send, headers: dict[str, str]) -> Response:
+        method, url, body, limits = send.method, send.url, send.body, send.timeouts
         session = self._session
         if session is None:
             raise RuntimeError("the transport is not open")
@@ -303,7 +316,9 @@ class Transport:
             size = "no body" if body is None else f"{body.size} bytes" if body.size is not None else "chunked"
             logger.debug("sending %s %s (%s)", method, url.path, size)
         try:
-            async with session.request(method, url, headers=headers, data=payload, **extra) as resp:
+            async with session.request(
+                method, url, headers=headers, data=payload, expect100=send.expect_continue, **extra
+            ) as resp:
                 content = await resp.read()
                 response = Response(
                     status=resp.status,
@@ -326,6 +341,25 @@ class Transport:
         if response.status >= 400:
             raise status_error(response)
         return response
+
+
+def json_decoder(decoder: msgspec.json.Decoder[T], what: str) -> Callable[[Response], T]:
+    """A ``decode`` for :meth:`Transport.request`: the body through ``decoder``, or a :class:`ResponseDecodeError`.
+
+    The error keeps the raw body and names ``what`` was expected ("the transcription result").
+    """
+
+    def decode(response: Response) -> T:
+        try:
+            return decoder.decode(response.content)
+        except (msgspec.DecodeError, UnicodeDecodeError) as err:  # msgspec lets invalid UTF-8 through as the latter
+            raise ResponseDecodeError(
+                f"{what} does not have the documented shape: {err}",
+                body=response.content,
+                request_id=response.request_id,
+            ) from err
+
+    return decode
 
 
 def status_error(response: Response) -> SpeechStatusError:

@@ -1,4 +1,4 @@
-"""Helpers shared by the emulator's test modules."""
+"""Helpers shared by the test modules: emulator CLI and bodies, byte streams, a loopback server."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import contextlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from aiohttp import web
 
 MISSING_KEY_BODY = {
     "error": {
@@ -50,3 +52,34 @@ class Reply:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+async def chunks_of(data: bytes, size: int) -> AsyncIterator[bytes]:
+    """``data`` as an async stream of ``size``-byte chunks (the last one shorter)."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def key_orders(body: bytes | str) -> list[list[str]]:
+    """The key list of every JSON object in ``body``, in document order (innermost objects first)."""
+    orders: list[list[str]] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        orders.append([name for name, _ in pairs])
+        return dict(pairs)
+
+    json.loads(body, object_pairs_hook=hook)
+    return orders
+
+
+@contextlib.asynccontextmanager
+async def serve_on_loopback(app: web.Application) -> AsyncIterator[str]:
+    """Run ``app`` on 127.0.0.1 at a free port; yields its base URL, and cleans up on the way out."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

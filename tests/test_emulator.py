@@ -40,7 +40,7 @@ from speech_async.emulator import (
     create_app,
 )
 
-from .emulator_support import INVALID_KEY_BODY, MISSING_KEY_BODY
+from .emulator_support import INVALID_KEY_BODY, MISSING_KEY_BODY, key_orders
 
 SAMPLES = Path(__file__).resolve().parent.parent / "speech_async" / "demo" / "samples"
 HELLO = (SAMPLES / "hello.wav").read_bytes()
@@ -161,18 +161,6 @@ def emu(speech_emulator: Emulator) -> Emulator:
     speech_emulator.scripted.register(HELLO, HELLO_TRANSCRIPT)
     speech_emulator.scripted.register(STEREO, STEREO_TRANSCRIPT)
     return speech_emulator
-
-
-def key_order(text: str) -> list[list[str]]:
-    """Key lists of every JSON object in ``text``, in document order."""
-    orders: list[list[str]] = []
-
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        orders.append([k for k, _ in pairs])
-        return dict(pairs)
-
-    json.loads(text, object_pairs_hook=hook)
-    return orders
 
 
 def assert_error(reply: Reply, status: int, code: str, inner: str | None = None) -> dict[str, Any]:
@@ -428,7 +416,7 @@ async def test_body_shape_and_key_order(emu: Emulator, session: aiohttp.ClientSe
     definition = {"locales": ["en-US"], "channels": [1], "diarization": {"enabled": True, "maxSpeakers": 2}}
     reply = await transcribe(session, emu.url, definition, STEREO)
     assert reply.status == 200, reply.text
-    orders = key_order(reply.text)
+    orders = key_orders(reply.text)
     word = ["text", "offsetMilliseconds", "durationMilliseconds"]
     phrase = [
         "channel",

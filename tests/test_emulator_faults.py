@@ -38,7 +38,7 @@ from speech_async.emulator import (
     main,
 )
 
-from .emulator_support import Reply, scripted_cli
+from .emulator_support import Reply, chunks_of, scripted_cli
 
 KEY = "emulator-test-key"
 TRANSCRIBE = "/speechtotext/transcriptions:transcribe?api-version=2025-10-15"
@@ -87,11 +87,6 @@ def headers(**extra: str) -> dict[str, str]:
     return {"Ocp-Apim-Subscription-Key": KEY, "Content-Type": MULTIPART_TYPE, **extra}
 
 
-async def chunks(data: bytes, size: int = 65536) -> AsyncIterator[bytes]:
-    for start in range(0, len(data), size):
-        yield data[start : start + size]
-
-
 async def post(
     session: aiohttp.ClientSession,
     url: str,
@@ -100,7 +95,7 @@ async def post(
     chunked: bool = False,
     client_request_id: str | None = None,
 ) -> Reply:
-    data: Any = chunks(body) if chunked else body
+    data: Any = chunks_of(body, 65536) if chunked else body
     extra = {} if client_request_id is None else {"x-ms-client-request-id": client_request_id}
     async with session.post(url + TRANSCRIBE, data=data, headers=headers(**extra)) as response:
         return Reply(response.status, dict(response.headers), await response.read())
@@ -414,7 +409,7 @@ async def test_stall_request_stalls_the_client_upload(emu: Emulator, session: ai
     sent: list[float] = []
 
     async def upload() -> AsyncIterator[bytes]:
-        async for chunk in chunks(body):
+        async for chunk in chunks_of(body, 65536):
             yield chunk
         sent.append(time.monotonic())
 

@@ -552,7 +552,7 @@ async def test_entra_admin_route_default_lifetime(emu: Emulator, session: aiohtt
 
 
 async def test_counters_count_on_arrival(emu: Emulator, session: aiohttp.ClientSession) -> None:
-    assert dict(emu.counters) == {"entra_token": 0, "issue_token": 0, "locales": 0, "transcribe": 0}
+    assert dict(emu.counters) == {"entra_token": 0, "issue_token": 0, "locales": 0, "short_audio": 0, "transcribe": 0}
     token = await token_for(session, emu.url)
     await issue(session, emu.url, {"Ocp-Apim-Subscription-Key": "wrong"})  # refused, still counted
     emu.faults.add(Fault(route="locales", status=503))
@@ -566,7 +566,7 @@ async def test_counters_count_on_arrival(emu: Emulator, session: aiohttp.ClientS
         assert response.status == 404
     async with session.get(f"{emu.url}/_emulator/counters") as response:
         listed = await response.json()
-    assert listed == {"entra_token": 1, "issue_token": 2, "locales": 2, "transcribe": 1}
+    assert listed == {"entra_token": 1, "issue_token": 2, "locales": 2, "short_audio": 0, "transcribe": 1}
     counters = emu.counters
     assert dict(counters) == listed
     with pytest.raises(TypeError):

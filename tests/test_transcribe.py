@@ -27,6 +27,7 @@ from speech_async import (
 from speech_async.emulator import Emulator, RecordedRequest, ScriptedPhrase, ScriptedTranscript
 
 from .conftest import HELLO_TRANSCRIPT
+from .emulator_support import chunks_of, serve_on_loopback
 
 
 def only_request(emulator: Emulator) -> RecordedRequest:
@@ -38,11 +39,6 @@ def only_request(emulator: Emulator) -> RecordedRequest:
 def assert_hello(result: Any) -> None:
     assert [p.text for p in result.phrases] == [p.text for p in HELLO_TRANSCRIPT.phrases]
     assert result.text == "Hello, and thank you for calling. How can I help you today?"
-
-
-async def chunks_of(data: bytes, size: int = 7001) -> AsyncIterator[bytes]:
-    for start in range(0, len(data), size):
-        yield data[start : start + size]
 
 
 SOURCES: dict[str, Callable[[Path, bytes], Any]] = {
@@ -109,7 +105,7 @@ async def test_aiofiles_file_object(client: SpeechClient, emulator: Emulator, he
 async def test_async_iterable_is_sent_with_chunked_transfer(
     client: SpeechClient, emulator: Emulator, hello_bytes: bytes
 ) -> None:
-    assert_hello(await client.transcribe(chunks_of(hello_bytes), filename="stream.wav"))
+    assert_hello(await client.transcribe(chunks_of(hello_bytes, 7001), filename="stream.wav"))
 
     request = only_request(emulator)
     assert request.chunked
@@ -317,15 +313,8 @@ async def audio_server(hello_bytes: bytes) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/audio/hello.wav", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}/audio/hello.wav"
-    finally:
-        await runner.cleanup()
+    async with serve_on_loopback(app) as url:
+        yield url + "/audio/hello.wav"
 
 
 async def test_audio_url_is_sent_as_definition_only(

@@ -320,6 +320,23 @@ async def test_audio_over_the_duration_limit_is_refused_before_sending(
     assert emulator.requests == []
 
 
+@pytest.mark.parametrize("data_size", [0, 0xFFFFFFFF])
+async def test_a_streamed_wav_of_unknown_length_is_not_judged_by_its_placeholder_size(
+    client: SpeechClient, emulator: Emulator, data_size: int
+) -> None:
+    # Encoders writing to a pipe leave the data size open (0 or all ones); read from a stream, whose
+    # total size is unknown, that says nothing about the duration: no "37 hours" or "0 s" verdict.
+    samples = bytes(3200)
+    audio = wav_header(0)[:-4] + data_size.to_bytes(4, "little") + samples
+    emulator.scripted.register(audio, ScriptedTranscript(phrases=(), duration_ms=100))
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield audio
+
+    assert (await client.transcribe(stream())).phrases == []
+    assert len(emulator.requests) == 1
+
+
 async def test_duration_limit_is_configuration(emulator: Emulator, speech_emulator_key: str) -> None:
     audio = make_wav(seconds=3)
     emulator.scripted.register(audio, ScriptedTranscript(phrases=()))

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Final
 import msgspec
 
 from .._audio import open_audio
-from .._exceptions import InvalidAudioError, InvalidOptionsError, ResponseDecodeError
+from .._exceptions import InvalidAudioError, InvalidOptionsError
+from .._http import json_decoder
 from .._models._fast import TranscriptionOptions, TranscriptionResult
 from .._multipart import MultipartBody
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from .._audio import AudioSource
     from .._config import Limits, RetryPolicy, Timeouts
     from .._credentials import Authenticator
-    from .._http import Response, Transport
+    from .._http import Transport
 
 __all__ = ["is_audio_url", "transcribe", "validate_options"]
 
@@ -36,7 +37,6 @@ _LOCALE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3
 _LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 _ENCODER: Final = msgspec.json.Encoder()
-_RESULT_DECODER: Final = msgspec.json.Decoder(TranscriptionResult)
 _ACCEPT_JSON: Final = "application/json"
 
 
@@ -142,16 +142,8 @@ async def transcribe(
             await source.aclose()
 
 
-def decode_result(response: Response) -> TranscriptionResult:
-    """Decode a 200 response into a :class:`TranscriptionResult`, keeping the raw body on failure."""
-    try:
-        return _RESULT_DECODER.decode(response.content)
-    except (msgspec.DecodeError, UnicodeDecodeError) as err:  # msgspec lets invalid UTF-8 through as the latter
-        raise ResponseDecodeError(
-            f"the transcription result does not have the documented shape: {err}",
-            body=response.content,
-            request_id=response.request_id,
-        ) from err
+decode_result: Final = json_decoder(msgspec.json.Decoder(TranscriptionResult), "the transcription result")
+"""Decode a 200 response into a :class:`TranscriptionResult`, keeping the raw body on failure."""
 
 
 def _check_locales(locales: list[str]) -> None:

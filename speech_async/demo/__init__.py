@@ -2,7 +2,8 @@
 
 ``python -m speech_async.demo`` (or ``make demo``) starts the emulator in-process with the real
 recognizer (Whisper tiny.en, from the ``asr`` extra) and transcribes the bundled samples concurrently,
-printing each transcript and its phrases the way the service's quickstart does. ``--live`` sends the
+printing each transcript and its phrases the way the service's quickstart does, then recognizes one
+sample with the REST API for short audio, grading its pronunciation. ``--live`` sends the
 same requests to the real service named by ``AZURE_SPEECH_ENDPOINT`` and ``AZURE_SPEECH_API_KEY``
 instead; paths given on the command line replace the bundled samples.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from speech_async import (
     KeyCredential,
+    PronunciationAssessment,
     SpeechClient,
     SpeechError,
     TranscriptionOptions,
@@ -64,12 +66,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(run(samples, live=args.live))
 
 
+SHORT_AUDIO_SAMPLE = SAMPLES_DIR / "hello.wav"
+SHORT_AUDIO_REFERENCE = "Hello, and thank you for calling. How can I help you today?"
+
+
 async def run(samples: Sequence[Sample] = SAMPLES, *, live: bool = False) -> int:
-    """Transcribe ``samples`` concurrently and print the results; returns 0 when all succeeded."""
+    """Transcribe ``samples`` concurrently and print the results; returns 0 when all succeeded.
+
+    With the bundled samples, one of them then goes through short-audio recognition too.
+    """
+    short_audio = samples is SAMPLES
     if live:
         async with SpeechClient.from_env() as client:
             print(f"Transcribing {len(samples)} file(s) with the service at {client.endpoint}\n")
-            return await _transcribe_all(client, samples)
+            status = await _transcribe_all(client, samples)
+            return max(status, await _recognize_short(client, live=True)) if short_audio else status
 
     from speech_async.emulator import Emulator, EmulatorConfig
 
@@ -79,6 +90,8 @@ async def run(samples: Sequence[Sample] = SAMPLES, *, live: bool = False) -> int
         async with SpeechClient(emulator.url, KeyCredential("demo-key")) as client:
             print(f"Transcribing {len(samples)} file(s) concurrently...\n")
             status = await _transcribe_all(client, samples)
+            if short_audio:
+                status = max(status, await _recognize_short(client, live=False))
     print(f"Done in {time.perf_counter() - started:.1f} s.")
     return status
 
@@ -118,3 +131,33 @@ def _print_result(sample: Sample, result: TranscriptionResult) -> None:
             where = "" if phrase.channel is None else f" channel {phrase.channel}"
             print(f"  [{phrase.offset_milliseconds}ms]{where}: {phrase.text}")
     print()
+
+
+async def _recognize_short(client: SpeechClient, *, live: bool) -> int:
+    """Recognize one sample with the REST API for short audio, grading it against its reference text."""
+    print(f"\n== {SHORT_AUDIO_SAMPLE.name} through the REST API for short audio (chunked upload)")
+    try:
+        result = await client.recognize(
+            SHORT_AUDIO_SAMPLE,
+            language="en-US",
+            pronunciation_assessment=PronunciationAssessment(
+                reference_text=SHORT_AUDIO_REFERENCE,
+                grading_system="HundredMark",
+                granularity="Word",
+                dimension="Comprehensive",
+            ),
+        )
+    except (SpeechError, OSError) as err:
+        print(f"FAILED: {type(err).__name__}: {err}\n")
+        return 1
+    print(f"RecognitionStatus: {result.recognition_status}")
+    print(f"DisplayText: {result.text}")
+    best = result.best
+    if best is not None:
+        print(f"Lexical: {best.lexical}")
+        print(
+            f"Pronunciation: {best.pron_score} (accuracy {best.accuracy_score}, fluency {best.fluency_score}, "
+            f"completeness {best.completeness_score})" + ("" if live else ": the emulator's stand-in scores")
+        )
+    print()
+    return 0 if result.succeeded else 1

@@ -1,15 +1,19 @@
-"""A local emulator of the Azure AI Speech fast-transcription API (what Azurite is to Storage).
+"""A local emulator of the Azure AI Speech speech-to-text REST APIs (what Azurite is to Storage).
 
-An aiohttp server on loopback that answers ``POST /speechtotext/transcriptions:transcribe`` like
-the real service: same paths, query parameters, headers, status codes, error bodies, limits and JSON
-shapes. Recognition is real (faster-whisper, with the ``asr`` extra) or scripted (transcripts
-registered per audio content). Callers authenticate with a key, with a token from
-``POST /sts/v1.0/issueToken``, or with an Entra-style test token (:class:`EmulatorTokenCredential`);
-token time follows :attr:`EmulatorConfig.clock`, so tests expire tokens without waiting. Behaviour
-the public sources leave open is marked "unverified" in the code. Faults are injected on demand
-(:class:`Fault`, :attr:`Emulator.faults`, ``--fault``): error statuses, slow or dropped
-connections, undecodable answers, tokens expiring early; every request's body is hashed as
-received, so tests can prove that retried uploads were byte-exact.
+An aiohttp server on loopback that answers fast transcription
+(``POST /speechtotext/transcriptions:transcribe``) and the REST API for short audio
+(``POST /speech/recognition/{mode}/cognitiveservices/v1``, also under ``/stt/`` as on a custom
+domain, with pronunciation assessment) like the real service: same paths, query parameters,
+headers, status codes, error bodies, limits and JSON shapes. Recognition is real (faster-whisper,
+with the ``asr`` extra) or scripted (transcripts registered per audio content). Callers
+authenticate with a key, with a token from ``POST /sts/v1.0/issueToken``, or with an Entra-style
+test token (:class:`EmulatorTokenCredential`), which short audio takes as
+``aad#{EmulatorConfig.resource_id}#{token}``; token time follows :attr:`EmulatorConfig.clock`, so
+tests expire tokens without waiting. Behaviour the public sources leave open is marked
+"unverified" in the code. Faults are injected on demand (:class:`Fault`, :attr:`Emulator.faults`,
+``--fault``): error statuses, slow or dropped connections, undecodable answers, tokens expiring
+early; every request's body is hashed as received, so tests can prove that retried uploads were
+byte-exact.
 
 Run it in your event loop (:class:`Emulator`), in a thread for synchronous code
 (:func:`serve_in_thread`), under your own runner (:func:`create_app`), from the command line

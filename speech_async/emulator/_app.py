@@ -37,6 +37,7 @@ from ._faults import (
     ISSUE_TOKEN_ROUTE,
     LOCALES_ROUTE,
     MALFORMED_BODY,
+    SHORT_AUDIO_ROUTE,
     TRANSCRIBE_ROUTE,
     Fault,
     FaultPlan,
@@ -59,6 +60,7 @@ from ._recognizer import (
 from ._recording import RecordedPart, RecordedRequest, encode_requests, redact_headers, redact_query
 from ._scripted import ScriptedRecognizer, decode_transcript, is_sha256_hex
 from ._shaping import billing_usage, shape
+from ._short_audio import SHORT_AUDIO_PATH, recognize_short_audio
 from ._sniff import sniff_file
 from ._spool import SpoolSet
 from ._tokens import STS_SCOPE, TokenAuthority
@@ -93,7 +95,7 @@ LOCALES_PATH: Final = "/speechtotext/transcriptions/locales"
 ISSUE_TOKEN_PATH: Final = "/sts/v1.0/issueToken"
 ENTRA_TOKEN_ROUTE: Final = "entra_token"
 # Requests are counted per route name on arrival, before authentication.
-COUNTED_ROUTES: Final = (ENTRA_TOKEN_ROUTE, ISSUE_TOKEN_ROUTE, LOCALES_ROUTE, TRANSCRIBE_ROUTE)
+COUNTED_ROUTES: Final = (ENTRA_TOKEN_ROUTE, ISSUE_TOKEN_ROUTE, LOCALES_ROUTE, SHORT_AUDIO_ROUTE, TRANSCRIBE_ROUTE)
 # Entra-style tokens from the admin route live this long unless the request says otherwise.
 DEFAULT_ENTRA_LIFETIME: Final = 3600.0
 CLIENT_REQUEST_ID_HEADER: Final = "x-ms-client-request-id"
@@ -229,6 +231,7 @@ def _record(request: web.Request, exchange: _Exchange, status: int) -> RecordedR
         client_request_id=exchange.client_request_id,
         fault=None if exchange.fault is None else exchange.fault.kind,
         route=_route_name(request),
+        expect_continue=request.headers.get("Expect", "").strip().lower() == "100-continue",
     )
 
 
@@ -602,6 +605,27 @@ async def _transcribe(request: web.Request) -> web.StreamResponse:
         await spools.aclose()
 
 
+async def _short_audio(request: web.Request) -> web.StreamResponse:
+    """Both path forms of the short-audio API (see :mod:`._short_audio`).
+
+    aiohttp answers ``Expect: 100-continue`` with ``100 Continue`` as soon as it routes the
+    request, before the service middleware authenticates it (unverified: whether the service
+    checks credentials before it lets the body come).
+    """
+    state = request.app[_STATE]
+    body = await recognize_short_audio(
+        mode=request.match_info["mode"],
+        query=request.query,
+        headers=request.headers,
+        content_length=request.content_length,
+        body=request[_EXCHANGE].body,
+        config=state.config,
+        recognizer=state.recognizer,
+    )
+    # unverified: the content type and framing (chunked, like the service's other JSON answers).
+    return _json_response(200, body)
+
+
 async def _locales(request: web.Request) -> web.StreamResponse:
     _api_version(request)
     body = LocalesBody(transcribe=list(TRANSCRIBE_LOCALES), submit=list(SUBMIT_LOCALES))
@@ -739,14 +763,17 @@ def create_app(config: EmulatorConfig | None = None, *, faults: FaultPlan | None
 
     Routes: ``POST /speechtotext/transcriptions:transcribe`` (route name ``"transcribe"``),
     ``GET /speechtotext/transcriptions/locales`` (``"locales"``), ``POST /sts/v1.0/issueToken``
-    (``"issue_token"``), and the admin API under ``/_emulator/`` (no key needed): ``PUT
-    /_emulator/scripted/{sha256}``, ``DELETE /_emulator/scripted``, ``GET`` and ``DELETE
-    /_emulator/requests``, ``POST /_emulator/faults`` (a :class:`Fault` as JSON), ``POST
-    /_emulator/faults/random`` (``{"rate", "seed", "route"}``, optionally ``"faults"``; default
-    :data:`ALL_FAULT_KINDS`), ``DELETE /_emulator/faults``, ``GET`` / ``DELETE
-    /_emulator/faults/applied``, ``POST /_emulator/entra/token`` (``{"scopes": [...],
-    "lifetime": seconds}`` -> ``{"access_token", "expires_on"}``, route name ``"entra_token"``),
-    and ``GET`` / ``DELETE /_emulator/counters`` (requests received per route name).
+    (``"issue_token"``), ``POST /speech/recognition/{mode}/cognitiveservices/v1`` and ``POST
+    /stt/speech/recognition/{mode}/cognitiveservices/v1`` (short audio, both ``"short_audio"``;
+    ``mode`` is ``conversation``, ``interactive`` or ``dictation``), and the admin API under
+    ``/_emulator/`` (no key needed): ``PUT /_emulator/scripted/{sha256}``, ``DELETE
+    /_emulator/scripted``, ``GET`` and ``DELETE /_emulator/requests``, ``POST /_emulator/faults``
+    (a :class:`Fault` as JSON), ``POST /_emulator/faults/random`` (``{"rate", "seed", "route"}``,
+    optionally ``"faults"``; default :data:`ALL_FAULT_KINDS`), ``DELETE /_emulator/faults``,
+    ``GET`` / ``DELETE /_emulator/faults/applied``, ``POST /_emulator/entra/token``
+    (``{"scopes": [...], "lifetime": seconds}`` -> ``{"access_token", "expires_on"}``, route name
+    ``"entra_token"``), and ``GET`` / ``DELETE /_emulator/counters`` (requests received per route
+    name).
 
     Pass ``faults`` to keep a handle on the :class:`FaultPlan` the application uses.
     """
@@ -756,6 +783,7 @@ def create_app(config: EmulatorConfig | None = None, *, faults: FaultPlan | None
     app.router.add_post(TRANSCRIBE_PATH, _transcribe, name=TRANSCRIBE_ROUTE)
     app.router.add_get(LOCALES_PATH, _locales, allow_head=False, name=LOCALES_ROUTE)
     app.router.add_post(ISSUE_TOKEN_PATH, _issue_token, name=ISSUE_TOKEN_ROUTE)
+    app.router.add_post(SHORT_AUDIO_PATH, _short_audio, name=SHORT_AUDIO_ROUTE)
     app.router.add_put(ADMIN_PREFIX + "scripted/{sha256}", _admin_put_scripted)
     app.router.add_delete(ADMIN_PREFIX + "scripted", _admin_clear_scripted)
     app.router.add_get(ADMIN_PREFIX + "requests", _admin_get_requests, allow_head=False)

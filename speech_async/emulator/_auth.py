@@ -7,9 +7,15 @@ Three credentials exist (see the auth digest):
 * ``Authorization: Bearer <token>`` with an Entra-style token from the admin route, whose audience is
   ``https://cognitiveservices.azure.com``.
 
-The ``aad#<resourceId>#<token>`` form belongs to the short-audio API only, so the fast-transcription
-routes refuse it (unverified). :func:`authenticate` is the whole policy; :class:`EmulatorState`
-holds it as a replaceable attribute.
+The short-audio API (route ``"short_audio"``) differs (auth digest, table of section 4):
+
+* it takes Entra tokens only as ``Authorization: Bearer aad#<resourceId>#<token>``, where the token
+  must be an Entra-style token of this emulator and ``<resourceId>`` the configured
+  :attr:`EmulatorConfig.resource_id`; a plain Entra bearer token is refused there (unverified);
+* a request without any credential gets 403, not 401 (its doc table: "key or token missing").
+
+Every other route refuses the ``aad#`` form (unverified). :func:`authenticate` is the whole policy;
+:class:`EmulatorState` holds it as a replaceable attribute.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
 from ._errors import INVALID_KEY_MESSAGE, INVALID_TOKEN_MESSAGE, MISSING_KEY_MESSAGE, GatewayError
-from ._faults import ISSUE_TOKEN_ROUTE
+from ._faults import ISSUE_TOKEN_ROUTE, SHORT_AUDIO_ROUTE
 from ._tokens import COGNITIVE_SERVICES_AUDIENCE, TokenRejectedError, sts_audience
 
 if TYPE_CHECKING:
@@ -82,12 +88,35 @@ def _refuse_token(reason: str) -> GatewayError:
     return GatewayError(401, INVALID_TOKEN_MESSAGE)
 
 
+def _verify(token: str, tokens: TokenAuthority) -> TokenClaims:
+    try:
+        return tokens.verify(token)
+    except TokenRejectedError as exc:
+        raise _refuse_token(exc.reason) from None
+
+
+def _aad_caller(credential: str, config: EmulatorConfig, tokens: TokenAuthority) -> Caller:
+    """The caller of a short-audio ``aad#<resourceId>#<entraToken>`` credential, or a 401."""
+    # Neither an ARM id nor a JWT contains "#": the first one after the prefix is the separator.
+    resource_id, separator, entra_token = credential.removeprefix(AAD_PREFIX).partition("#")
+    if not separator or not resource_id or not entra_token:
+        raise _refuse_token("malformed aad# credential")
+    claims = _verify(entra_token, tokens)
+    if claims.kind != "entra" or claims.audience != COGNITIVE_SERVICES_AUDIENCE:
+        raise _refuse_token("the aad# form needs an Entra token for Cognitive Services")
+    # unverified: ARM ids are case-insensitive, so the service is assumed to compare them that way.
+    if resource_id.casefold() != config.resource_id.casefold():
+        raise _refuse_token("the aad# credential names another resource")
+    return Caller(kind="bearer", token=claims)
+
+
 def authenticate(
     headers: Mapping[str, str], *, route: str | None, config: EmulatorConfig, tokens: TokenAuthority
 ) -> Caller:
-    """Who is calling ``route``; raises :class:`GatewayError` (401) for a missing or refused credential.
+    """Who is calling ``route``; raises :class:`GatewayError` for a missing or refused credential.
 
-    Header names are case-insensitive (``headers`` is a case-insensitive mapping); a key must match
+    A refused credential is a 401; a missing one is a 401 too, except on short audio (403). Header
+    names are case-insensitive (``headers`` is a case-insensitive mapping); a key must match
     exactly (``config.key is None`` accepts any non-empty key). When a key and an ``Authorization``
     header are both sent, the key decides and the header is ignored (unverified: the docs say to
     send exactly one; the gateway's subscription-key check is assumed to come first).
@@ -98,6 +127,11 @@ def authenticate(
             return _KEY_CALLER
         raise GatewayError(401, INVALID_KEY_MESSAGE)
     authorization = headers.get("Authorization", "").strip()
+    short_audio = route == SHORT_AUDIO_ROUTE
+    if short_audio and not authorization:
+        # Documented status (short-audio doc table: "key or token missing"); unverified body: the
+        # gateway's missing-key text in its {"error": {...}} shape, with code "403".
+        raise GatewayError(403, MISSING_KEY_MESSAGE)
     if route == ISSUE_TOKEN_ROUTE or not authorization:
         # issueToken takes a key and nothing else, so a bearer token there is a missing key.
         raise GatewayError(401, MISSING_KEY_MESSAGE)
@@ -106,12 +140,16 @@ def authenticate(
         # unverified: another scheme (Basic ...) or an empty Bearer, answered like a bad token.
         raise _refuse_token("not a bearer token")
     if token.startswith(AAD_PREFIX):
+        if short_audio:
+            return _aad_caller(token, config, tokens)
         # unverified: the aad# form is documented for short audio only.
         raise _refuse_token("the aad# form is for short audio only")
-    try:
-        claims = tokens.verify(token)
-    except TokenRejectedError as exc:
-        raise _refuse_token(exc.reason) from None
+    claims = _verify(token, tokens)
+    if short_audio:
+        # unverified: short audio takes Entra tokens only in the aad# form (auth digest table: "—").
+        if claims.kind != "sts" or claims.audience != sts_audience(config.region):
+            raise _refuse_token("short audio takes Entra tokens only in the aad# form")
+        return Caller(kind="bearer", token=claims)
     # unverified: either STS scope (speechservices, speechservicesmanagement) is taken here.
     if claims.audience not in (sts_audience(config.region), COGNITIVE_SERVICES_AUDIENCE):
         raise _refuse_token("wrong audience")

@@ -12,7 +12,13 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from ._config import DEFAULT_MAX_AUDIO_BYTES, DEFAULT_MAX_AUDIO_SECONDS, DEFAULT_TOKEN_LIFETIME, EmulatorConfig
+from ._config import (
+    DEFAULT_MAX_AUDIO_BYTES,
+    DEFAULT_MAX_AUDIO_SECONDS,
+    DEFAULT_RESOURCE_ID,
+    DEFAULT_TOKEN_LIFETIME,
+    EmulatorConfig,
+)
 from ._faults import ALL_FAULT_KINDS, ANY_ROUTE, FAULT_ROUTES, Fault, decode_fault
 from ._server import Emulator
 
@@ -63,8 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="speech-async emulator",
         description=(
-            "Run a local emulator of the Azure AI Speech fast-transcription API. Prints its URL on "
-            "one line once it listens; stops on SIGINT or SIGTERM."
+            "Run a local emulator of the Azure AI Speech speech-to-text APIs (fast transcription, short "
+            "audio). Prints its URL on one line once it listens; stops on SIGINT or SIGTERM."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -94,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_TOKEN_LIFETIME,
         metavar="SECONDS",
         help="lifetime of the tokens issueToken hands out (default %(default)g, as the service)",
+    )
+    parser.add_argument(
+        "--resource-id",
+        default=DEFAULT_RESOURCE_ID,
+        metavar="ARM_ID",
+        help="ARM id of the emulated resource, which short-audio 'aad#<resourceId>#<token>' credentials "
+        "must name (default %(default)s)",
     )
     faults = parser.add_argument_group(
         "fault injection",
@@ -165,13 +178,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
     recognizer: str = args.recognizer
-    config = EmulatorConfig(
-        key=args.key or None,
-        recognizer="scripted" if recognizer == "scripted" else "whisper",
-        max_audio_bytes=int(args.max_audio_mb * _MIB),
-        max_audio_seconds=args.max_audio_seconds,
-        token_lifetime=args.token_lifetime,
-    )
+    try:
+        config = EmulatorConfig(
+            key=args.key or None,
+            recognizer="scripted" if recognizer == "scripted" else "whisper",
+            max_audio_bytes=int(args.max_audio_mb * _MIB),
+            max_audio_seconds=args.max_audio_seconds,
+            token_lifetime=args.token_lifetime,
+            resource_id=args.resource_id,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         asyncio.run(_serve(config, args.host, args.port, faults))
     except KeyboardInterrupt:

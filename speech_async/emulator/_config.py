@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
@@ -16,10 +17,14 @@ __all__ = (
     "API_VERSION_2024_11_15",
     "API_VERSION_2025_10_15",
     "DEFAULT_MAX_AUDIO_BYTES",
+    "DEFAULT_MAX_ASSESSMENT_SECONDS",
     "DEFAULT_MAX_AUDIO_SECONDS",
     "DEFAULT_MAX_PHRASES",
     "DEFAULT_MAX_PROMPT_CHARS",
+    "DEFAULT_MAX_SHORT_AUDIO_BYTES",
+    "DEFAULT_MAX_SHORT_AUDIO_SECONDS",
     "DEFAULT_REGION",
+    "DEFAULT_RESOURCE_ID",
     "DEFAULT_TOKEN_LIFETIME",
     "SUPPORTED_API_VERSIONS",
     "EmulatorConfig",
@@ -38,6 +43,23 @@ DEFAULT_MAX_PHRASES: Final = 500
 DEFAULT_REGION: Final = "East US"
 # issueToken tokens are valid for ten minutes (documented).
 DEFAULT_TOKEN_LIFETIME: Final = 600.0
+# Short audio: at most 60 s of audio, 30 s with pronunciation assessment (documented).
+DEFAULT_MAX_SHORT_AUDIO_SECONDS: Final = 60.0
+DEFAULT_MAX_ASSESSMENT_SECONDS: Final = 30.0
+# unverified: the short-audio API's byte limit is not documented. 60 s of 16 kHz 16-bit mono PCM is
+# 1.9 MB; 10 MiB leaves room for a generous header and refuses a runaway upload while it streams.
+DEFAULT_MAX_SHORT_AUDIO_BYTES: Final = 10 * 1024 * 1024
+# The emulated resource's ARM id, which the short-audio "aad#<resourceId>#<token>" credential must name.
+DEFAULT_RESOURCE_ID: Final = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/speech-emulator"
+    "/providers/Microsoft.CognitiveServices/accounts/speech-emulator"
+)
+# ARM ids are case-insensitive; "#" would break the aad# credential, which uses it as the separator.
+_RESOURCE_ID: Final = re.compile(
+    r"/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"/resourceGroups/[^/#\s]+/providers/Microsoft\.CognitiveServices/accounts/[^/#\s]+",
+    re.IGNORECASE,
+)
 
 _RECOGNIZER_NAMES: Final = ("whisper", "scripted")
 
@@ -64,6 +86,15 @@ class EmulatorConfig:
             be cheap and must not block.
         token_lifetime: Lifetime of issueToken tokens in seconds (documented: 10 minutes). A token
             expires at ``ceil(issue time + token_lifetime)`` and is refused from then on.
+        resource_id: The ARM id of the emulated Speech resource
+            (``/subscriptions/{guid}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{name}``).
+            The short-audio API takes Entra tokens as ``Authorization: Bearer aad#{resource_id}#{token}``
+            and refuses another resource id (compared case-insensitively, as ARM ids are).
+        max_short_audio_seconds: Short-audio requests with longer audio are refused with HTTP 400
+            (documented limit: 60 s).
+        max_assessment_seconds: The same with pronunciation assessment (documented: 30 s).
+        max_short_audio_bytes: Short-audio bodies larger than this are refused with HTTP 413 while
+            they stream in (unverified: the service's byte limit is not documented).
     """
 
     key: str | None = None
@@ -75,6 +106,10 @@ class EmulatorConfig:
     region: str = DEFAULT_REGION
     clock: Callable[[], float] = time.time
     token_lifetime: float = DEFAULT_TOKEN_LIFETIME
+    resource_id: str = DEFAULT_RESOURCE_ID
+    max_short_audio_seconds: float = DEFAULT_MAX_SHORT_AUDIO_SECONDS
+    max_assessment_seconds: float = DEFAULT_MAX_ASSESSMENT_SECONDS
+    max_short_audio_bytes: int = DEFAULT_MAX_SHORT_AUDIO_BYTES
 
     def __post_init__(self) -> None:
         if self.key is not None and not self.key:
@@ -94,3 +129,14 @@ class EmulatorConfig:
             raise TypeError("clock must be a callable returning epoch seconds")
         if not (math.isfinite(self.token_lifetime) and self.token_lifetime > 0):
             raise ValueError(f"token_lifetime must be a positive number of seconds, not {self.token_lifetime!r}")
+        if _RESOURCE_ID.fullmatch(self.resource_id) is None:
+            raise ValueError(
+                "resource_id must be an ARM id like /subscriptions/{guid}/resourceGroups/{group}"
+                f"/providers/Microsoft.CognitiveServices/accounts/{{name}}, not {self.resource_id!r}"
+            )
+        for name in ("max_short_audio_seconds", "max_assessment_seconds"):
+            value: float = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        if self.max_short_audio_bytes <= 0:
+            raise ValueError("max_short_audio_bytes must be positive")

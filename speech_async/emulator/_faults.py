@@ -40,6 +40,7 @@ __all__ = (
     "ISSUE_TOKEN_ROUTE",
     "LOCALES_ROUTE",
     "MALFORMED_BODY",
+    "SHORT_AUDIO_ROUTE",
     "TRANSCRIBE_ROUTE",
     "AppliedFault",
     "Fault",
@@ -58,7 +59,9 @@ __all__ = (
 TRANSCRIBE_ROUTE: Final = "transcribe"
 LOCALES_ROUTE: Final = "locales"
 ISSUE_TOKEN_ROUTE: Final = "issue_token"
-FAULT_ROUTES: Final = (ISSUE_TOKEN_ROUTE, LOCALES_ROUTE, TRANSCRIBE_ROUTE)
+# Both path forms of the short-audio API (regional and custom domain) are this one route.
+SHORT_AUDIO_ROUTE: Final = "short_audio"
+FAULT_ROUTES: Final = (ISSUE_TOKEN_ROUTE, LOCALES_ROUTE, SHORT_AUDIO_ROUTE, TRANSCRIBE_ROUTE)
 ANY_ROUTE: Final = "*"
 
 # unverified: what a broken intermediary might put in a 200; deliberately not JSON at all.
@@ -90,7 +93,8 @@ class Fault:
     handled.
 
     Attributes:
-        route: ``"transcribe"``, ``"locales"``, ``"issue_token"``, or ``"*"`` for any service route.
+        route: ``"transcribe"``, ``"locales"``, ``"issue_token"``, ``"short_audio"``, or ``"*"`` for
+            any service route.
         count: How many matching requests the fault applies to (at least 1).
         status: Answer this status (400-599) with the body the service or its gateway would send
             (unverified bodies: 429 and 504 in the gateway's ``{"error": {...}}`` shape, 408 as
@@ -224,7 +228,8 @@ class AppliedFault:
     Attributes:
         request_id: The ``apim-request-id`` of the request (as in :class:`RecordedRequest`).
         client_request_id: The request's ``x-ms-client-request-id`` header, if any.
-        route: The route name the request was for (``"transcribe"``, ``"locales"``, ``"issue_token"``).
+        route: The route name the request was for (``"transcribe"``, ``"locales"``, ``"issue_token"``,
+            ``"short_audio"``).
         kind: :attr:`Fault.kind` of the fault.
         fault: The fault itself.
     """

@@ -1,8 +1,10 @@
 """Audio format sniffing from magic bytes, and durations from headers.
 
-Everything here is blocking file I/O: call :func:`sniff_file` through a worker thread.
-WAV and FLAC headers are parsed natively; other formats get channels and duration from PyAV when it
-is installed (it comes with the ``asr`` extra), else they stay unknown.
+Everything here is blocking file I/O: call these functions through a worker thread. WAV and FLAC
+headers are parsed natively; other formats get channels and duration from PyAV when it is installed
+(it comes with the ``asr`` extra), else they stay unknown. For the short-audio API's stricter checks,
+:func:`wav_format` reads a WAV's codec and sample size, and :func:`ogg_opus_info` reads Ogg/Opus
+natively.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ("AudioInfo", "sniff_file")
+__all__ = ("AudioInfo", "WavFormat", "ogg_opus_info", "sniff_file", "wav_format")
 
 _HEAD_BYTES: Final = 64
 _ASF_GUID: Final = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
@@ -24,6 +26,14 @@ _WAV_FRAME_FORMATS: Final = frozenset({1, 3, 6, 7, 0xFFFE})  # PCM, float, A-law
 _ADTS_RATES: Final = 13
 _MP3_BAD_BITRATE: Final = 0xF
 _MP3_BAD_RATE: Final = 3
+_WAVE_FORMAT_EXTENSIBLE: Final = 0xFFFE
+_WAV_CODECS: Final = {1: "pcm", 3: "float", 6: "alaw", 7: "mulaw"}
+# An Ogg page header is 27 bytes plus up to 255 lacing values; a page holds at most 65,307 bytes.
+_OGG_HEADER_BYTES: Final = 27
+_OGG_MAX_PAGE: Final = 27 + 255 + 255 * 255
+_OGG_NO_GRANULE: Final = -1
+_OPUS_HEAD: Final = b"OpusHead"
+_OPUS_RATE: Final = 48000  # Opus granule positions always count 48 kHz samples
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,3 +222,98 @@ def sniff_file(path: Path) -> AudioInfo | None:
     if audio_format is None:
         return None
     return _probe(path, audio_format)
+
+
+def _ogg_page(data: bytes, offset: int) -> tuple[int, int, int, list[int]] | None:
+    """``(granule, serial, header size, lacing values)`` of the page at ``offset``, if one starts there."""
+    if data[offset : offset + 4] != b"OggS" or len(data) < offset + _OGG_HEADER_BYTES or data[offset + 4] != 0:
+        return None
+    granule, serial = struct.unpack("<qI", data[offset + 6 : offset + 18])
+    count = data[offset + 26]
+    lacing = data[offset + _OGG_HEADER_BYTES : offset + _OGG_HEADER_BYTES + count]
+    if len(lacing) != count:
+        return None
+    return granule, serial, _OGG_HEADER_BYTES + count, list(lacing)
+
+
+def _last_granule(file: BinaryIO, file_size: int, serial: int) -> int | None:
+    """The granule position of the last complete-packet page of stream ``serial``."""
+    start = max(0, file_size - _OGG_MAX_PAGE)
+    file.seek(start)
+    tail = file.read()
+    offset = tail.rfind(b"OggS")
+    while offset >= 0:
+        page = _ogg_page(tail, offset)
+        if page is not None and page[1] == serial and page[0] != _OGG_NO_GRANULE:
+            return page[0]
+        offset = tail.rfind(b"OggS", 0, offset)
+    return None
+
+
+def ogg_opus_info(path: Path) -> AudioInfo | None:
+    """Channels, input sample rate and duration of an Ogg/Opus file; ``None`` if it is not one.
+
+    Read from the ``OpusHead`` packet (RFC 7845) and the granule position of the last page. The
+    ``sample_rate`` is the header's "input sample rate", which is ``0`` when the encoder did not
+    say (reported as ``None``).
+    """
+    with path.open("rb") as file:
+        file_size = file.seek(0, 2)
+        file.seek(0)
+        head = file.read(_OGG_MAX_PAGE)
+        page = _ogg_page(head, 0)
+        if page is None:
+            return None
+        _granule, serial, header_size, lacing = page
+        packet_size = 0
+        for value in lacing:
+            packet_size += value
+            if value < 255:
+                break
+        packet = head[header_size : header_size + packet_size]
+        if len(packet) < 19 or not packet.startswith(_OPUS_HEAD):
+            return None
+        channels = packet[9]
+        pre_skip, rate = struct.unpack("<HI", packet[10:16])
+        if channels == 0:
+            return None
+        last = _last_granule(file, file_size, serial)
+    duration = None if last is None else _ms(max(0, last - pre_skip), _OPUS_RATE)
+    return AudioInfo(format="ogg", channels=channels, sample_rate=rate or None, duration_ms=duration)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WavFormat:
+    """The sample format of a WAV file's ``fmt `` chunk.
+
+    Attributes:
+        codec: ``pcm``, ``float``, ``alaw``, ``mulaw``, or the format tag as ``0x....`` (the
+            SubFormat's tag for ``WAVE_FORMAT_EXTENSIBLE``).
+        bits_per_sample: The sample size in bits.
+    """
+
+    codec: str
+    bits_per_sample: int
+
+
+def wav_format(path: Path) -> WavFormat | None:
+    """The codec and sample size of the WAV (or RF64) file at ``path``; ``None`` if it has no ``fmt `` chunk."""
+    with path.open("rb") as file:
+        head = file.read(12)
+        if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            return None
+        while (header := _read_exact(file, 8)) is not None:
+            size = struct.unpack("<I", header[4:])[0]
+            if header[:4] == b"fmt ":
+                body = _read_exact(file, min(size, 40))
+                if body is None or len(body) < 16:
+                    return None
+                tag, bits = struct.unpack("<H", body[:2])[0], struct.unpack("<H", body[14:16])[0]
+                if tag == _WAVE_FORMAT_EXTENSIBLE and len(body) >= 26:
+                    # WAVE_FORMAT_EXTENSIBLE: the real format tag opens the SubFormat GUID.
+                    tag = struct.unpack("<H", body[24:26])[0]
+                return WavFormat(codec=_WAV_CODECS.get(tag, f"0x{tag:04x}"), bits_per_sample=bits)
+            if header[:4] == b"data":
+                return None
+            file.seek(size + (size & 1), 1)
+    return None
