@@ -6,7 +6,8 @@ Accepted by ``SpeechClient``:
   ``Ocp-Apim-Subscription-Key``;
 - a key exchanged through issueToken for ten-minute bearer tokens (:class:`IssueTokenCredential`);
 - any azure-identity *async* token credential (``azure.identity.aio.DefaultAzureCredential`` and the
-  like) for Microsoft Entra ID, with the Cognitive Services scope;
+  like) for Microsoft Entra ID, with the Cognitive Services scope (short audio gets its tokens in the
+  ``aad#<resource id>#<token>`` form, see :func:`short_audio_authenticator`);
 - a bearer token you obtained yourself (:class:`BearerToken`), or an async callable that returns one.
 
 Tokens live in a :class:`~speech_async._token_cache.TokenCache` shared by every client that uses the
@@ -257,7 +258,7 @@ class _TokenAuthenticator:
         return await self._cache.get(self._fetch)
 
     async def headers(self) -> Mapping[str, str]:
-        return {AUTHORIZATION_HEADER: f"Bearer {await self._cache.get(self._fetch)}"}
+        return {AUTHORIZATION_HEADER: f"Bearer {await self.token()}"}
 
     async def invalidate(self, headers: Mapping[str, str]) -> bool:
         value = headers.get(AUTHORIZATION_HEADER, "").removeprefix("Bearer ")
