@@ -29,9 +29,10 @@ pytest_plugins = ["speech_async.emulator.pytest_plugin"]
 SAMPLES = Path(__file__).resolve().parent.parent / "speech_async" / "demo" / "samples"
 
 
-def wav_header(data_size: int, *, rate: int = 16000, channels: int = 1) -> bytes:
-    """The 44-byte header of a 16-bit PCM WAV whose samples take ``data_size`` bytes."""
-    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
+def wav_header(data_size: int, *, rate: int = 16000, channels: int = 1, bits: int = 16, audio_format: int = 1) -> bytes:
+    """The 44-byte header of a WAV (16-bit PCM unless told) whose samples take ``data_size`` bytes."""
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", audio_format, channels, rate, rate * block, block, bits)
     return (
         b"RIFF"
         + struct.pack("<I", 36 + data_size)
@@ -42,10 +43,18 @@ def wav_header(data_size: int, *, rate: int = 16000, channels: int = 1) -> bytes
     )
 
 
-def make_wav(seconds: float = 0.1, *, rate: int = 16000, channels: int = 1, fill: int = 0) -> bytes:
-    """A PCM WAV of silence (or of a repeated byte), for tests that need valid audio but not speech."""
-    data = bytes([fill]) * (int(seconds * rate) * 2 * channels)
-    return wav_header(len(data), rate=rate, channels=channels) + data
+def make_wav(
+    seconds: float = 0.1,
+    *,
+    rate: int = 16000,
+    channels: int = 1,
+    fill: int = 0,
+    bits: int = 16,
+    audio_format: int = 1,
+) -> bytes:
+    """A WAV of silence (or of a repeated byte), for tests that need valid audio but not speech."""
+    data = bytes([fill]) * (int(seconds * rate) * channels * bits // 8)
+    return wav_header(len(data), rate=rate, channels=channels, bits=bits, audio_format=audio_format) + data
 
 
 TINY_WAV = make_wav()

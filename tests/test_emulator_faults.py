@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import re
-import struct
 import time
 import urllib.error
 import urllib.request
@@ -38,6 +37,7 @@ from speech_async.emulator import (
     main,
 )
 
+from .conftest import wav_header
 from .emulator_support import Reply, chunks_of, scripted_cli
 
 KEY = "emulator-test-key"
@@ -50,17 +50,7 @@ TRANSCRIPT = ScriptedTranscript(phrases=(ScriptedPhrase(text="Hi.", offset_ms=0,
 
 def wav(data_bytes: int) -> bytes:
     """A silent 16 kHz mono 16-bit WAV with ``data_bytes`` of samples."""
-    fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
-    return (
-        b"RIFF"
-        + struct.pack("<I", 36 + data_bytes)
-        + b"WAVEfmt "
-        + struct.pack("<I", len(fmt))
-        + fmt
-        + b"data"
-        + struct.pack("<I", data_bytes)
-        + bytes(data_bytes)
-    )
+    return wav_header(data_bytes) + bytes(data_bytes)
 
 
 TINY = wav(8000)  # 0.25 s: the whole request is a little over 8 KiB

@@ -78,25 +78,6 @@ PENCILS_TRANSCRIPT = ScriptedTranscript(
 SPEECH = ScriptedTranscript(phrases=(ScriptedPhrase(text="Hello.", offset_ms=200, duration_ms=600),))
 
 
-def wav_with(
-    *, audio_format: int = 1, rate: int = 16000, channels: int = 1, bits: int = 16, seconds: float = 1.0
-) -> bytes:
-    """A WAV with any format tag / rate / channel count / sample size (silence)."""
-    block = channels * bits // 8
-    data = bytes(int(seconds * rate) * block)
-    fmt = struct.pack("<HHIIHH", audio_format, channels, rate, rate * block, block, bits)
-    return (
-        b"RIFF"
-        + struct.pack("<I", 36 + len(data))
-        + b"WAVEfmt "
-        + struct.pack("<I", 16)
-        + fmt
-        + b"data"
-        + struct.pack("<I", len(data))
-        + data
-    )
-
-
 # --- Ogg/Opus built by hand (RFC 3533 pages, RFC 7845 headers; the packets are not real Opus) --------
 
 
@@ -511,12 +492,12 @@ async def test_content_type_parameters_are_optional(
     [
         (b"", "has no audio"),
         (b"This is not audio at all, just text in the body.", "neither a WAV file nor an Ogg/Opus stream"),
-        (wav_with(rate=8000), "sample rate is 8000 Hz"),
-        (wav_with(rate=44100), "sample rate is 44100 Hz"),
-        (wav_with(channels=2), "has 2 channels"),
-        (wav_with(bits=8), "have 8 bits"),
-        (wav_with(bits=32, audio_format=3), "codec is float"),
-        (wav_with(bits=8, audio_format=7), "codec is mulaw"),
+        (make_wav(1.0, rate=8000), "sample rate is 8000 Hz"),
+        (make_wav(1.0, rate=44100), "sample rate is 44100 Hz"),
+        (make_wav(1.0, channels=2), "has 2 channels"),
+        (make_wav(1.0, bits=8), "have 8 bits"),
+        (make_wav(1.0, bits=32, audio_format=3), "codec is float"),
+        (make_wav(1.0, bits=8, audio_format=7), "codec is mulaw"),
         (wav_header(0), "has no samples"),
         (ogg_opus(channels=2), "has 2 channels"),
         (ogg_opus(input_rate=48000), "input sample rate is 48000 Hz"),

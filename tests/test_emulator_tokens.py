@@ -11,7 +11,6 @@ import json
 import logging
 import math
 import re
-import struct
 import time
 import urllib.request
 from collections.abc import AsyncIterator
@@ -36,6 +35,7 @@ from speech_async.emulator import (
     main,
 )
 
+from .conftest import wav_header
 from .emulator_support import INVALID_KEY_BODY, MISSING_KEY_BODY, Reply, scripted_cli
 
 KEY = "emulator-test-key"
@@ -54,9 +54,8 @@ TOKEN_BODY = {"error": {"code": "401", "message": TOKEN_MESSAGE}}
 
 
 def wav(data_bytes: int = 3200) -> bytes:
-    fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
-    header = b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVEfmt " + struct.pack("<I", len(fmt)) + fmt
-    return header + b"data" + struct.pack("<I", data_bytes) + bytes(data_bytes)
+    """A silent 16 kHz mono 16-bit WAV with ``data_bytes`` of samples."""
+    return wav_header(data_bytes) + bytes(data_bytes)
 
 
 AUDIO = wav()
