@@ -483,21 +483,71 @@ async def test_stereo_with_one_channel(emu: Emulator, session: aiohttp.ClientSes
     assert body["combinedPhrases"] == [{"channel": 1, "text": "I would like to check the status of my order."}]
 
 
-async def test_mono_input_ignores_channels(emu: Emulator, session: aiohttp.ClientSession) -> None:
-    body = (await transcribe(session, emu.url, {"channels": [0, 1]}, HELLO)).body
-    assert len(body["combinedPhrases"]) == 1
-    assert "channel" not in body["combinedPhrases"][0]
-    assert all("channel" not in p for p in body["phrases"])
+@pytest.mark.parametrize("channels", [[0, 1], [0]], ids=["both", "first"])
+async def test_mono_input_with_channels_is_channel_zero(
+    emu: Emulator, session: aiohttp.ClientSession, channels: list[int]
+) -> None:
+    # Errata E1 (recorded): mono audio with channels gets one channel-0 transcript, and every phrase
+    # says channel 0.
+    reply = await transcribe(session, emu.url, {"channels": channels}, HELLO)
+    assert reply.status == 200, reply.text
+    body = reply.body
+    assert body["combinedPhrases"] == [
+        {"channel": 0, "text": "Hello, and thank you for calling. How can I help you today?"}
+    ]
+    assert [(p["channel"], p["offsetMilliseconds"]) for p in body["phrases"]] == [(0, 40), (0, 2960)]
+    assert all("speaker" not in p for p in body["phrases"])
+    assert all(next(iter(p)) == "channel" for p in body["phrases"])
 
 
-async def test_diarization_adds_speaker_and_channel_zero(emu: Emulator, session: aiohttp.ClientSession) -> None:
+async def test_diarization_alone_adds_speakers_and_no_channel(emu: Emulator, session: aiohttp.ClientSession) -> None:
+    # Errata E2 (recorded): diarization without channels puts no channel field anywhere.
     definition = {"locales": ["en-US"], "diarization": {"enabled": True, "maxSpeakers": 2}}
-    body = (await transcribe(session, emu.url, definition, STEREO)).body
-    assert [(p["channel"], p["speaker"]) for p in body["phrases"]] == [(0, 1), (0, 2), (0, 1)]
-    assert body["combinedPhrases"][0]["channel"] == 0
+    reply = await transcribe(session, emu.url, definition, STEREO)
+    body = reply.body
+    assert [p["speaker"] for p in body["phrases"]] == [1, 2, 1]
+    assert all(next(iter(p)) == "speaker" for p in body["phrases"])
+    assert body["combinedPhrases"] == [
+        {
+            "text": "Hello, and thank you for calling. I would like to check the status of my order. "
+            "How can I help you today?"
+        }
+    ]
+    assert '"channel"' not in reply.text
     # Phrases registered without a speaker are labelled speaker 1.
-    body = (await transcribe(session, emu.url, definition, HELLO)).body
-    assert {p["speaker"] for p in body["phrases"]} == {1}
+    reply = await transcribe(session, emu.url, definition, HELLO)
+    assert {p["speaker"] for p in reply.body["phrases"]} == {1}
+    assert '"channel"' not in reply.text
+
+
+async def test_mono_diarization_with_both_channels_is_served(emu: Emulator, session: aiohttp.ClientSession) -> None:
+    # Errata E3 (recorded): 200, phrases with channel 0 and a speaker, in that key order.
+    definition = {
+        "locales": ["en-US", "es-ES"],
+        "diarization": {"enabled": True, "maxSpeakers": 5},
+        "profanityFilterMode": "Removed",
+        "channels": [0, 1],
+    }
+    reply = await transcribe(session, emu.url, definition, HELLO)
+    assert reply.status == 200, reply.text
+    body = reply.body
+    assert [(p["channel"], p["speaker"]) for p in body["phrases"]] == [(0, 1), (0, 1)]
+    assert body["combinedPhrases"] == [
+        {"channel": 0, "text": "Hello, and thank you for calling. How can I help you today?"}
+    ]
+    phrase = ["channel", "speaker", "offsetMilliseconds", "durationMilliseconds", "text", "words", "locale"]
+    assert all(list(p) == [*phrase, "confidence"] for p in body["phrases"])
+    assert ["channel", "text"] in key_orders(reply.text)
+
+
+async def test_stereo_diarization_with_both_channels_is_refused(emu: Emulator, session: aiohttp.ClientSession) -> None:
+    # Unrecorded for stereo audio (unverified): the emulator keeps the documented refusal there.
+    definition = {"channels": [0, 1], "diarization": {"enabled": True}}
+    reply = await transcribe(session, emu.url, definition, STEREO)
+    assert_error(reply, 400, "InvalidArgument", "BadChannelConfiguration")
+    # One channel of the stereo audio with diarization is served.
+    reply = await transcribe(session, emu.url, {"channels": [1], "diarization": {"enabled": True}}, STEREO)
+    assert [(p["channel"], p["speaker"]) for p in reply.body["phrases"]] == [(1, 2)]
 
 
 async def test_diarization_without_enabled_gives_no_speakers(emu: Emulator, session: aiohttp.ClientSession) -> None:
@@ -662,7 +712,6 @@ async def test_custom_recognizer_receives_the_validated_request(session: aiohttp
         ({"channels": [2]}, 400, "InvalidArgument", "InvalidChannelSpecification"),
         ({"channels": [-1]}, 400, "InvalidArgument", "InvalidChannelSpecification"),
         ({"channels": [0, 1, 0]}, 400, "InvalidArgument", "BadChannelConfiguration"),
-        ({"channels": [0, 1], "diarization": {"enabled": True}}, 400, "InvalidArgument", "BadChannelConfiguration"),
         ({"enhancedMode": {"enabled": True, "prompt": ["x" * 4097]}}, 400, "InvalidArgument", "InvalidParameterValue"),
         (
             {"enhancedMode": {"enabled": True, "prompt": ["x" * 2048, "y" * 2049]}},
@@ -696,7 +745,6 @@ async def test_custom_recognizer_receives_the_validated_request(session: aiohttp
         "channel-2",
         "channel-negative",
         "three-channels",
-        "diarization-two-channels",
         "prompt-too-long",
         "prompts-too-long-in-total",
         "translate-without-target",
@@ -769,9 +817,16 @@ async def test_limits_are_configurable(session: aiohttp.ClientSession) -> None:
         assert (await transcribe(session, emulator.url, phrases, HELLO, key="k")).status == 400
 
 
-async def test_definition_is_required(emu: Emulator, session: aiohttp.ClientSession) -> None:
+async def test_missing_definition_behaves_as_empty(emu: Emulator, session: aiohttp.ClientSession) -> None:
+    # Errata E7: only `audio` is required; a form without `definition` is answered like `{}`.
     reply = await transcribe(session, emu.url, None, HELLO)
-    assert_error(reply, 400, "InvalidRequest", "EmptyRequest")
+    assert reply.status == 200, reply.text
+    assert reply.body == (await transcribe(session, emu.url, {}, HELLO)).body
+    assert reply.body["combinedPhrases"] == [{"text": "Hello, and thank you for calling. How can I help you today?"}]
+    assert reply.headers["CSP-Billing-Usage"] == "CognitiveServices.SpeechServices.BatchSpeechtoTextSync=6"
+    recorded = emu.requests[0]
+    assert [p.name for p in recorded.parts] == ["audio"]
+    assert recorded.definition is None  # none was sent
 
 
 async def test_audio_is_required(emu: Emulator, session: aiohttp.ClientSession) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from speech_async import (
     AudioSourceError,
+    BadRequestError,
     DiarizationOptions,
     EnhancedMode,
     InvalidAudioError,
@@ -40,10 +41,6 @@ OPTION_CASES: dict[str, tuple[TranscriptionOptions, str]] = {
     "channel-not-0-or-1": (TranscriptionOptions(channels=[2]), "channel 2 is not 0 or 1"),
     "channel-listed-twice": (TranscriptionOptions(channels=[0, 0]), "lists a channel twice"),
     "channels-empty": (TranscriptionOptions(channels=[]), "channels is empty"),
-    "stereo-diarization": (
-        TranscriptionOptions(channels=[0, 1], diarization=DiarizationOptions(max_speakers=2)),
-        "diarization cannot be combined with channels [0, 1]",
-    ),
     "prompt-too-long": (
         TranscriptionOptions(enhanced_mode=EnhancedMode(task="transcribe", prompt=["a" * 4000, "b" * 97])),
         "the prompt has 4097 characters in all; the service allows 4096",
@@ -93,6 +90,37 @@ async def test_invalid_options_fail_before_sending(
     assert isinstance(caught.value, ValueError)
     assert isinstance(caught.value, SpeechError)
     assert emulator.requests == []
+
+
+async def test_diarization_with_both_channels_is_sent_and_served(
+    client: SpeechClient, emulator: Emulator, hello_bytes: bytes
+) -> None:
+    # Not refused locally: the live service serves it for mono audio (channel 0 and a speaker on
+    # every phrase; fast-transcription errata E3).
+    options = TranscriptionOptions(channels=[0, 1], diarization=DiarizationOptions(max_speakers=2))
+    result = await client.transcribe(hello_bytes, options=options)
+    assert [(p.channel, p.speaker) for p in result.phrases] == [(0, 1), (0, 1)]
+    assert [(c.channel, c.text) for c in result.combined_phrases] == [
+        (0, "Hello, and thank you for calling. How can I help you today?")
+    ]
+    (request,) = emulator.requests
+    assert request.status == 200
+    assert request.definition == {"diarization": {"enabled": True, "maxSpeakers": 2}, "channels": [0, 1]}
+
+
+async def test_stereo_diarization_with_both_channels_is_answered_by_the_service(
+    client: SpeechClient, emulator: Emulator, samples: dict[str, bytes]
+) -> None:
+    # Unrecorded for stereo audio: the client sends it and reports what the service answers (the
+    # emulator keeps the documented refusal, unverified).
+    options = TranscriptionOptions(channels=[0, 1], diarization=DiarizationOptions(max_speakers=2))
+    with pytest.raises(BadRequestError) as caught:
+        await client.transcribe(samples["call-stereo.flac"], options=options)
+    assert (caught.value.code, caught.value.inner_error and caught.value.inner_error.code) == (
+        "InvalidArgument",
+        "BadChannelConfiguration",
+    )
+    assert [r.status for r in emulator.requests] == [400]
 
 
 @pytest.mark.parametrize(

@@ -136,7 +136,7 @@ class Phrase(_Timed, kw_only=True, frozen=True, rename="camel", gc=False):
     confidence: float
     """0 to 1; always 0 for LLM speech."""
     channel: int | None = None
-    """Present when channels were separated or speakers diarized."""
+    """Present exactly when the request gave ``channels`` (mono audio too, as 0); diarization alone adds none."""
     speaker: int | None = None
     """Present when diarization is on."""
     words: list[Word] = msgspec.field(default_factory=list[Word])

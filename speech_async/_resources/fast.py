@@ -169,12 +169,9 @@ def _check_channels(options: TranscriptionOptions) -> None:
             raise InvalidOptionsError(f"channel {channel!r} is not 0 or 1: the service separates at most two channels")
     if len(set(channels)) != len(channels):
         raise InvalidOptionsError(f"channels {channels} lists a channel twice")
-    diarization = options.diarization
-    if len(channels) > 1 and diarization is not None and diarization.enabled:
-        raise InvalidOptionsError(
-            "diarization cannot be combined with channels [0, 1]: the service does not diarize several channels; "
-            "pick one channel, or turn diarization off"
-        )
+    # Diarization with channels [0, 1] is sent: the live service serves it for mono audio (200,
+    # phrases with channel 0 and a speaker). Whether it serves it for stereo audio is unrecorded,
+    # so the service answers for itself.
 
 
 def _check_phrase_list(options: TranscriptionOptions, limits: Limits) -> None:

@@ -22,7 +22,7 @@ from aiohttp import web
 from ._auth import Caller, authenticate, credential_kind
 from ._body import BodyTap
 from ._config import SUPPORTED_API_VERSIONS, EmulatorConfig
-from ._definition import decode_definition, parse_definition
+from ._definition import check_channel_layout, decode_definition, parse_definition
 from ._errors import (
     INVALID_TOKEN_MESSAGE,
     RESOURCE_NOT_FOUND_MESSAGE,
@@ -582,15 +582,18 @@ async def _transcribe(request: web.Request) -> web.StreamResponse:
             recorded=exchange.parts,
         )
         if form.definition is None:
-            # unverified: the codes for a request without the definition part.
-            raise invalid_request("EmptyRequest", "The definition part is required.")
-        document = decode_definition(form.definition)
-        exchange.definition = document
+            # Errata E7: the OpenAPI definition requires only `audio`; a missing definition part
+            # behaves as {} (unrecorded). The record keeps `definition` None: none was sent.
+            document: dict[str, object] = {}
+        else:
+            document = decode_definition(form.definition)
+            exchange.definition = document
         definition = parse_definition(
             document, api_version=api_version, config=config, has_audio=form.audio is not None
         )
         audio = await _resolve_audio(state, form.audio, definition, spools)
         info = await _inspect(audio, config)
+        check_channel_layout(definition, info.channels)
         try:
             recognition = await state.recognizer.recognize(_recognition_request(audio, info, definition))
         except RecognizerLimitation as exc:

@@ -12,6 +12,8 @@ import asyncio
 import hashlib
 from typing import TYPE_CHECKING, Final
 
+from aiohttp.http_exceptions import LineTooLong
+
 if TYPE_CHECKING:
     from aiohttp import StreamReader
 
@@ -22,6 +24,12 @@ STALL_AFTER_BYTES: Final = 64 * 1024
 _CHUNK_BYTES: Final = 256 * 1024
 
 
+def _check_line(line: bytes, max_line_length: int | None) -> None:
+    # What aiohttp's StreamReader.readline does for the lines it reads itself.
+    if max_line_length is not None and len(line) > max_line_length:
+        raise LineTooLong(line[:100] + b"...", max_line_length)
+
+
 class BodyTap:
     """A read-only view of a request's payload stream that hashes and counts what it hands out.
 
@@ -29,12 +37,18 @@ class BodyTap:
     uses (``read``, ``readline``, ``readany``, ``at_eof``, ``unread_data``). Data pushed back
     with ``unread_data`` is kept here and handed out again without being hashed twice, so the
     deprecated ``StreamReader.unread_data`` is never called.
+
+    Pushed-back data is handed out from an offset, so a read costs what it returns, not what is
+    held: a form of many tiny parts must not copy the rest of the body once per part. A stream
+    that has reached its end is not read again: aiohttp logs a warning with a stack trace for
+    every read of an exhausted stream past the fifth, one per part of such a form.
     """
 
     def __init__(self, content: StreamReader) -> None:
         self._content = content
         self._hash = hashlib.sha256()
         self._pushed_back = b""
+        self._offset = 0
         self._stall = 0.0
         self.consumed = 0
         """Body bytes taken from the stream so far."""
@@ -42,6 +56,23 @@ class BodyTap:
     def _take(self, data: bytes) -> bytes:
         self._hash.update(data)
         self.consumed += len(data)
+        return data
+
+    def _exhausted(self) -> bool:
+        # A failed stream is still read, so that its exception is raised.
+        content = self._content
+        return content.at_eof() and content.exception() is None
+
+    def _held(self) -> int:
+        return len(self._pushed_back) - self._offset
+
+    def _give_back(self, end: int) -> bytes:
+        """The pushed-back data from the offset up to index ``end``."""
+        data = self._pushed_back[self._offset : end]
+        if end >= len(self._pushed_back):
+            self._pushed_back, self._offset = b"", 0
+        else:
+            self._offset = end
         return data
 
     def stall(self, seconds: float) -> None:
@@ -55,48 +86,64 @@ class BodyTap:
 
     async def read(self, n: int) -> bytes:
         """Up to ``n`` (positive) bytes; ``b""`` at the end."""
-        if self._pushed_back:
-            data, self._pushed_back = self._pushed_back[:n], self._pushed_back[n:]
-            return data
+        if self._held():
+            return self._give_back(self._offset + n)
+        if self._exhausted():
+            return b""
         await self._maybe_stall()
         return self._take(await self._content.read(n))
 
     async def readany(self) -> bytes:
         """Whatever is available next; ``b""`` at the end."""
-        if self._pushed_back:
-            data, self._pushed_back = self._pushed_back, b""
-            return data
+        if self._held():
+            return self._give_back(len(self._pushed_back))
+        if self._exhausted():
+            return b""
         await self._maybe_stall()
         return self._take(await self._content.readany())
 
     async def readline(self, *, max_line_length: int | None = None) -> bytes:
-        """One line including its ``\\n`` (shorter at the end of the body)."""
+        """One line including its ``\\n`` (shorter at the end of the body).
+
+        A line longer than ``max_line_length`` raises :class:`~aiohttp.http_exceptions.LineTooLong`,
+        whether it comes from the stream or from pushed-back data.
+        """
         head = b""
-        if self._pushed_back:
-            end = self._pushed_back.find(b"\n")
+        if self._held():
+            end = self._pushed_back.find(b"\n", self._offset)
             if end >= 0:
-                line, self._pushed_back = self._pushed_back[: end + 1], self._pushed_back[end + 1 :]
+                line = self._give_back(end + 1)
+                _check_line(line, max_line_length)
                 return line
-            head, self._pushed_back = self._pushed_back, b""
+            head = self._give_back(len(self._pushed_back))
+            _check_line(head, max_line_length)
+        if self._exhausted():
+            return head
         await self._maybe_stall()
         if max_line_length is None:
             line = await self._content.readline()
         else:
             line = await self._content.readline(max_line_length=max_line_length)
-        return head + self._take(line)
+        line = head + self._take(line)
+        _check_line(line, max_line_length)
+        return line
 
     def at_eof(self) -> bool:
         """Whether everything, pushed-back data included, has been read."""
-        return not self._pushed_back and self._content.at_eof()
+        return not self._held() and self._content.at_eof()
 
     def unread_data(self, data: bytes) -> None:
         """Push ``data`` back; the next reads return it first."""
-        self._pushed_back = data + self._pushed_back
+        self._pushed_back = data + self._pushed_back[self._offset :]
+        self._offset = 0
 
     async def drain(self) -> None:
-        """Read (hashing) and drop the rest of the body."""
-        while await self.readany():
-            pass
+        """Read (hashing) and drop the rest of the body, letting other requests run meanwhile."""
+        while True:
+            if not await self.readany():
+                return
+            # Data that has already arrived is handed out without suspending: yield anyway.
+            await asyncio.sleep(0)
 
     async def skip(self, limit: int) -> None:
         """Read and drop body bytes until :attr:`consumed` reaches ``limit`` or the body ends."""

@@ -13,9 +13,11 @@ from ._errors import ServiceError, invalid_argument, invalid_request
 from ._locales import is_supported_locale, is_supported_target_language
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ._config import EmulatorConfig
 
-__all__ = ("Definition", "decode_definition", "parse_definition")
+__all__ = ("MAX_DEFINITION_DEPTH", "Definition", "check_channel_layout", "decode_definition", "parse_definition")
 
 # The real 400 recording's wording for a bad locale.
 LOCALE_NOT_SUPPORTED: Final = "The specified locale is not supported."
@@ -26,6 +28,11 @@ _MAX_SPEAKERS: Final = 35
 _MAX_CHANNEL_ENTRIES: Final = 2
 _VALID_CHANNELS: Final = frozenset({0, 1})
 _TASKS: Final = ("transcribe", "translate")
+# unverified: the service's limit is unknown. It is a .NET service, and System.Text.Json refuses
+# JSON nested deeper than its default MaxDepth of 64. A real definition is three levels deep.
+MAX_DEFINITION_DEPTH: Final = 64
+# Values echoed in error messages are cut to this many characters (a definition may be 1 MiB).
+_SHOWN_CHARS: Final = 64
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,15 +66,53 @@ def _bad_value(message: str) -> ServiceError:
     return invalid_argument("InvalidParameterValue", message)
 
 
+def _shown(value: str) -> str:
+    return value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "..."
+
+
+def _too_deep() -> ServiceError:
+    # unverified: the codes for a definition nested too deeply.
+    return _body_format(f"The definition is nested more than {MAX_DEFINITION_DEPTH} levels deep.")
+
+
+def _depth_exceeds(value: object, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` levels (no recursion)."""
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = cast("dict[str, object]", item).values()
+        elif isinstance(item, list):
+            children = cast("list[object]", item)
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
 def decode_definition(raw: bytes) -> dict[str, object]:
-    """Parse the definition part; it must be a JSON object."""
+    """Parse the definition part; it must be a JSON object at most :data:`MAX_DEFINITION_DEPTH` deep.
+
+    Every failure is a 400 (never a 500, which clients retry): nesting too deep for the decoder
+    (it raises :class:`RecursionError`) or for the bound, and a document too large to decode.
+    """
     try:
         value: object = msgspec.json.decode(raw.removeprefix(b"\xef\xbb\xbf"))
     except msgspec.DecodeError as exc:
         raise _body_format(f"The definition is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise _too_deep() from None
+    except MemoryError:
+        # unverified: the codes for a definition too large to hold.
+        raise _body_format("The definition is too large.") from None
     if not isinstance(value, dict):
         raise _body_format("The definition must be a JSON object.")
-    return cast("dict[str, object]", value)
+    document = cast("dict[str, object]", value)
+    if _depth_exceeds(document, MAX_DEFINITION_DEPTH):
+        raise _too_deep()
+    return document
 
 
 def _member(obj: dict[str, object], name: str) -> object:
@@ -159,7 +204,8 @@ def _profanity(obj: dict[str, object]) -> str:
     canonical = _PROFANITY_MODES.get(mode.casefold())
     if canonical is None:
         raise _bad_value(
-            f"The profanity filter mode '{mode}' is not supported. Supported values are None, Removed, Tags and Masked."
+            f"The profanity filter mode '{_shown(mode)}' is not supported. "
+            "Supported values are None, Removed, Tags and Masked."
         )
     return canonical
 
@@ -194,13 +240,27 @@ def _channels(obj: dict[str, object], *, diarization: bool) -> tuple[int, ...] |
             "BadChannelConfiguration",
             "At most two channels can be selected unless diarization is enabled.",
         )
-    unique = tuple(sorted(set(channels)))
-    if diarization and len(unique) > 1:
-        raise invalid_argument(
-            "BadChannelConfiguration",
-            "Diarization is not supported for multiple channels; select a single channel.",
-        )
-    return unique
+    # Diarization with [0, 1] depends on the audio: see check_channel_layout.
+    return tuple(sorted(set(channels)))
+
+
+def check_channel_layout(definition: Definition, audio_channels: int | None) -> None:
+    """Refuse what the audio's channel count makes invalid, once the audio has been sniffed.
+
+    Mono audio with diarization and ``channels: [0, 1]`` is served (Errata E3, recorded: 200,
+    phrases with ``channel: 0`` and ``speaker``).
+    """
+    channels = definition.channels
+    if not definition.diarization or channels is None or len(channels) < _MAX_CHANNEL_ENTRIES:
+        return
+    if audio_channels is not None and audio_channels <= 1:
+        return
+    # unverified: stereo (or an unknown channel count) with diarization and [0, 1] is unrecorded;
+    # the docs call multi-channel diarization unsupported, so the emulator keeps refusing it.
+    raise invalid_argument(
+        "BadChannelConfiguration",
+        "Diarization is not supported for multiple channels; select a single channel.",
+    )
 
 
 def _audio_url(obj: dict[str, object]) -> str | None:
@@ -213,7 +273,7 @@ def _audio_url(obj: dict[str, object]) -> str | None:
         url = None
     if url is None or not url.absolute or url.scheme not in ("http", "https") or not url.host:
         # unverified: the codes for a malformed audioUrl.
-        raise _bad_value(f"The audioUrl '{audio_url}' is not a valid absolute http(s) URL.")
+        raise _bad_value(f"The audioUrl '{_shown(audio_url)}' is not a valid absolute http(s) URL.")
     return audio_url
 
 
@@ -254,7 +314,7 @@ def _enhanced_mode(obj: dict[str, object], config: EmulatorConfig) -> _Enhanced:
     task = task or "transcribe"
     if task not in _TASKS:
         # unverified: the codes for an unknown task.
-        raise _bad_value(f"The enhanced mode task '{task}' is not supported.")
+        raise _bad_value(f"The enhanced mode task '{_shown(task)}' is not supported.")
     if task == "translate":
         if not target:
             # unverified: the codes for translate without a target language.
@@ -263,7 +323,7 @@ def _enhanced_mode(obj: dict[str, object], config: EmulatorConfig) -> _Enhanced:
             # unverified: LLM speech documents nine languages; the inner code is a guess.
             raise invalid_argument(
                 "UnsupportedLanguageCode",
-                f"The target language '{target}' is not supported.",
+                f"The target language '{_shown(target)}' is not supported.",
             )
     if sum(len(prompt) for prompt in prompts) > config.max_prompt_chars:
         # unverified: the codes, and whether the limit is per item or total (total is enforced).

@@ -30,7 +30,7 @@ def _quantize(value: int, step: int) -> int:
 
 
 def separate_channels(definition: Definition, audio_channels: int | None) -> bool:
-    """Whether the answer has one transcript per selected channel (mono input ignores channels)."""
+    """Whether the answer has one transcript per selected channel: channels given, audio not mono."""
     return definition.channels is not None and (audio_channels is None or audio_channels > 1)
 
 
@@ -79,7 +79,6 @@ def shape(recognition: Recognition, definition: Definition, audio_channels: int 
     """The response body: channel/speaker fields, ordering, combined phrases, time granularity."""
     step = _LLM_STEP_MS if definition.llm else _STANDARD_STEP_MS
     separate = separate_channels(definition, audio_channels)
-    labelled = separate or definition.diarization
     phrases: list[WirePhrase] = []
     combined: list[WireCombinedPhrase] = []
     if separate and definition.channels is not None:
@@ -90,7 +89,10 @@ def shape(recognition: Recognition, definition: Definition, audio_channels: int 
             text = " ".join(p.text for p in shaped)
             combined.append(WireCombinedPhrase(channel=channel, text=text))
     else:
-        channel = 0 if labelled else None
+        # `channel` is present exactly when `channels` was given. Mono audio (Errata E1, E3,
+        # recorded for [0, 1] and [0]): one channel-0 transcript, every phrase `channel: 0`; for
+        # [1] alone on mono the same is assumed (unverified). Diarization alone adds no channel (E2).
+        channel = 0 if definition.channels is not None else None
         ordered = sorted(recognition.phrases, key=lambda p: p.offset_ms)
         phrases = [_phrase(p, definition, channel=channel, step=step) for p in ordered]
         combined.append(WireCombinedPhrase(channel=channel, text=" ".join(p.text for p in phrases)))
