@@ -1,33 +1,41 @@
 """Audio sources: everything a caller may pass as audio, read in chunks without blocking the loop.
 
 Each source can start a fresh pass over its audio with :meth:`AudioSource.chunks`, so a request body can
-be rebuilt for every attempt. Files are read through aiofiles (or a worker thread for caller-owned
-file objects) in fixed-size chunks, and bytes are sliced with memoryviews: the whole audio is never
-copied into memory. Before anything is sent, :func:`open_audio` checks what can be known locally: that
-the audio exists, is not empty, is not too large or too long, and looks like audio.
+be rebuilt for every attempt. Files are read in a worker thread in fixed-size chunks, and bytes are
+sliced with memoryviews: the whole audio is never copied into memory. Before anything is sent,
+:func:`open_audio` checks what can be known locally: that the audio exists, is a regular file, is not
+empty, is not too large or too long, and looks like audio.
+
+A path holds no file descriptor between those checks and the upload: it is opened at the start of every
+pass (when the request body is written, so after a pooled connection was acquired) and closed at its
+end. Thousands of queued calls therefore hold thousands of paths, not thousands of descriptors.
+
+Whatever the caller's own object raises while it is read (its ``read``, its async iterator) becomes an
+:class:`AudioSourceError` whose ``__cause__`` is the original exception; that is never retried.
+Everything a source opens itself is released even when the call is cancelled at any point.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
+import functools
 import inspect
 import io
 import os
 import stat
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from typing import IO, TYPE_CHECKING, Any, Final, Protocol, TypeAlias, cast
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar, cast
 
-import aiofiles
-import aiofiles.os
+import anyio
 import anyio.to_thread
 
-from ._exceptions import AudioSourceError, InvalidAudioError
+from ._exceptions import AudioSourceError, InvalidAudioError, SpeechError
 from ._formats import HEAD_BYTES, describe_head, format_for_extension, sniff
 
 if TYPE_CHECKING:
-    from aiofiles.threadpool.binary import AsyncBufferedReader
-
     from ._config import Limits
 
 __all__ = ["CHUNK_SIZE", "AsyncReadable", "AudioInput", "AudioSource", "open_audio"]
@@ -35,7 +43,23 @@ __all__ = ["CHUNK_SIZE", "AsyncReadable", "AudioInput", "AudioSource", "open_aud
 CHUNK_SIZE: Final = 256 * 1024
 """Bytes read and written at a time: large enough to keep thread hops rare, small enough for flat memory."""
 
+SPOOL_PREFIX: Final = "speech-async-"
+SPOOL_SUFFIX: Final = ".audio"
+"""Spool files are ``speech-async-*.audio`` in :func:`tempfile.gettempdir`, deleted when the call ends."""
+
 _MIB: Final = 1024 * 1024
+
+# Opening never waits: a FIFO swapped in for a checked file must not hang a worker thread (and with it
+# the interpreter's exit). O_NONBLOCK means nothing for the regular files that are actually read.
+_OPEN_FLAGS: Final = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+
+_TOO_MANY_FILES: Final = frozenset({errno.EMFILE, errno.ENFILE})
+_DESCRIPTOR_PATIENCE: Final = 10.0
+"""Seconds to wait for a free file descriptor before the call fails with :class:`AudioSourceError`."""
+
+_T = TypeVar("_T")
 
 
 class AsyncReadable(Protocol):
@@ -69,7 +93,7 @@ class AudioSource:
         """Whether another pass would yield the same bytes from the start."""
         return True
 
-    def chunks(self) -> AsyncIterator[bytes | memoryview]:
+    def chunks(self) -> AsyncGenerator[bytes | memoryview, None]:
         """Start a pass over the audio from its beginning."""
         if not self.replayable:
             raise AudioSourceError(
@@ -84,19 +108,33 @@ class AudioSource:
         return None
 
     async def aclose(self) -> None:
-        """Release what the source opened itself (never a file object the caller passed)."""
+        """Release what the source opened itself (never a file object the caller passed).
+
+        Safe to call at any time, also while a pass is still running in another task: what that pass
+        holds is then released when it ends.
+        """
 
     def _read(self) -> AsyncIterator[bytes | memoryview]:
         raise NotImplementedError
 
-    async def _checked(self, chunks: AsyncIterator[bytes | memoryview]) -> AsyncIterator[bytes | memoryview]:
+    async def _checked(self, chunks: AsyncIterator[bytes | memoryview]) -> AsyncGenerator[bytes | memoryview, None]:
         # A file that grows or shrinks mid-upload would make the declared Content-Length a lie: the
         # server would wait for bytes that never come, or cut the audio short. Fail loudly instead.
         sent = 0
         expected = self.size
         limit = self.max_bytes
         try:
-            async for chunk in chunks:
+            while True:
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except SpeechError:
+                    raise
+                except Exception as err:
+                    # The one place every pass goes through: nothing but our own typed errors leaves it,
+                    # so the transport never mistakes a broken source for a broken connection.
+                    raise _source_failure(self.filename, err) from err
                 sent += len(chunk)
                 if expected is not None and sent > expected:
                     raise AudioSourceError(
@@ -114,15 +152,24 @@ class AudioSource:
 
 
 class _BytesSource(AudioSource):
+    """Bytes in memory, sent in slices: zero-copy for ``bytes``, copied a chunk at a time otherwise.
+
+    A slice of a mutable buffer (a ``bytearray``, a ``BytesIO``) locks it against resizing for as long
+    as the slice lives, and a cancelled upload's traceback can keep its last chunk alive long after
+    the call ended; a copied chunk locks nothing, so the caller's object is free once the call is over.
+    """
+
     def __init__(self, data: memoryview, filename: str, release: Callable[[], None] | None = None) -> None:
         super().__init__(size=data.nbytes, filename=filename)
         self._data = data
         self._release = release
+        self._copy = not isinstance(data.obj, bytes)
 
     async def _read(self) -> AsyncIterator[bytes | memoryview]:
         data = self._data
+        copy = self._copy
         for start in range(0, len(data), CHUNK_SIZE):
-            yield data[start : start + CHUNK_SIZE]
+            yield data[start : start + CHUNK_SIZE].tobytes() if copy else data[start : start + CHUNK_SIZE]
 
     async def head(self) -> bytes | None:
         return self._data[:HEAD_BYTES].tobytes()
@@ -134,35 +181,54 @@ class _BytesSource(AudioSource):
 
 
 class _PathSource(AudioSource):
-    def __init__(self, handle: AsyncBufferedReader, size: int, filename: str, *, delete: str | None = None) -> None:
+    """A regular file, opened for each pass and closed at its end; optionally deleted by :meth:`aclose`."""
+
+    def __init__(self, path: str, shown: str, size: int, head: bytes, filename: str, *, delete: bool = False) -> None:
         super().__init__(size=size, filename=filename)
-        self._handle = handle
+        self._path = path
+        self._shown = shown
+        self._head = head
         self._delete = delete
+        self._closed = False
+        self._open_passes = 0
 
     async def _read(self) -> AsyncIterator[bytes | memoryview]:
-        handle = self._handle
+        file = await _patiently(
+            lambda: _acquire(functools.partial(_open_for_pass, self._path, self._shown), _close_quietly),
+            self._shown,
+        )
+        self._open_passes += 1
         try:
-            await handle.seek(0)
-            while chunk := await handle.read(CHUNK_SIZE):
+            while True:
+                try:
+                    chunk = await anyio.to_thread.run_sync(file.read, CHUNK_SIZE)
+                except OSError as err:
+                    raise AudioSourceError(f"reading {self._shown!r} failed: {err.strerror or err}") from err
+                if not chunk:
+                    break
                 yield chunk
-        except OSError as err:
-            raise AudioSourceError(f"reading {self.filename!r} failed: {err.strerror or err}") from err
+        finally:
+            self._open_passes -= 1
+            try:
+                # The buffered file's lock makes this close wait for a read still running in its thread.
+                await _release(functools.partial(_close_quietly, file))
+            finally:
+                if self._closed and self._open_passes == 0:
+                    await self._remove()
 
     async def head(self) -> bytes | None:
-        try:
-            await self._handle.seek(0)
-            return await self._handle.read(HEAD_BYTES)
-        except OSError as err:
-            raise InvalidAudioError(f"the audio file {self.filename!r} cannot be read: {err.strerror or err}") from err
+        return self._head
 
     async def aclose(self) -> None:
-        try:
-            await self._handle.close()
-        finally:
-            if self._delete is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    await aiofiles.os.remove(self._delete)
-                self._delete = None
+        self._closed = True
+        # POSIX removes a file that a running pass still reads; elsewhere the last pass removes it.
+        if self._open_passes == 0 or os.name == "posix":
+            await self._remove()
+
+    async def _remove(self) -> None:
+        if self._delete:
+            self._delete = False
+            await _release(functools.partial(_unlink_quietly, self._path))
 
 
 class _SyncFileSource(AudioSource):
@@ -177,10 +243,16 @@ class _SyncFileSource(AudioSource):
         file = self._file
         try:
             await anyio.to_thread.run_sync(file.seek, self._start)
-            while chunk := await anyio.to_thread.run_sync(file.read, CHUNK_SIZE):
-                yield _require_bytes(chunk, self.filename)
-        except (OSError, ValueError) as err:
-            raise AudioSourceError(f"reading the file object {self.filename!r} failed: {err}") from err
+        except Exception as err:
+            raise _source_failure(self.filename, err) from err
+        while True:
+            try:
+                chunk = await anyio.to_thread.run_sync(file.read, CHUNK_SIZE)
+            except Exception as err:
+                raise _source_failure(self.filename, err) from err
+            if not chunk:
+                break
+            yield _require_bytes(chunk, self.filename)
 
     async def head(self) -> bytes | None:
         def peek() -> bytes:
@@ -190,9 +262,10 @@ class _SyncFileSource(AudioSource):
             return data
 
         try:
-            return _as_bytes(await anyio.to_thread.run_sync(peek), self.filename)
-        except (OSError, ValueError) as err:
-            raise InvalidAudioError(f"the audio file object {self.filename!r} cannot be read: {err}") from err
+            data = await anyio.to_thread.run_sync(peek)
+        except Exception as err:
+            raise _source_failure(self.filename, err) from err
+        return _as_bytes(data, self.filename)
 
 
 class _AsyncFileSource(AudioSource):
@@ -207,18 +280,24 @@ class _AsyncFileSource(AudioSource):
         file = self._file
         try:
             await file.seek(self._start)
-            while chunk := await file.read(CHUNK_SIZE):
-                yield _require_bytes(chunk, self.filename)
-        except (OSError, ValueError) as err:
-            raise AudioSourceError(f"reading the file object {self.filename!r} failed: {err}") from err
+        except Exception as err:
+            raise _source_failure(self.filename, err) from err
+        while True:
+            try:
+                chunk = await file.read(CHUNK_SIZE)
+            except Exception as err:
+                raise _source_failure(self.filename, err) from err
+            if not chunk:
+                break
+            yield _require_bytes(chunk, self.filename)
 
     async def head(self) -> bytes | None:
         try:
             await self._file.seek(self._start)
             data = await self._file.read(HEAD_BYTES)
             await self._file.seek(self._start)
-        except (OSError, ValueError) as err:
-            raise InvalidAudioError(f"the audio file object {self.filename!r} cannot be read: {err}") from err
+        except Exception as err:
+            raise _source_failure(self.filename, err) from err
         return _as_bytes(data, self.filename)
 
 
@@ -229,34 +308,46 @@ class _StreamSource(AudioSource):
     the stream is read past that chunk, a pass can start again from it; after that, never.
     """
 
-    def __init__(
-        self,
-        first_chunk: bytes,
-        rest: AsyncIterator[bytes],
-        filename: str,
-        on_close: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
+    def __init__(self, first_chunk: bytes, rest: AsyncIterator[Any], filename: str) -> None:
         super().__init__(size=None, filename=filename)
         self._first_chunk = first_chunk
         self._rest = rest
-        self._on_close = on_close
         self._advanced = False
         self._exhausted = False
+        self._reading = False
+        self._close_pending = False
+        self._closed = False
 
     @property
     def replayable(self) -> bool:
         return not self._advanced
 
     async def _read(self) -> AsyncIterator[bytes | memoryview]:
+        if self._closed:
+            raise AudioSourceError(f"the audio stream {self.filename!r} was closed before it was sent")
         yield self._first_chunk
         if self._exhausted:
             return
         self._advanced = True
         rest = False
-        async for chunk in self._rest:
-            if chunk:
-                rest = True
-                yield _require_bytes(chunk, self.filename)
+        self._reading = True
+        try:
+            while True:
+                if self._closed:
+                    raise AudioSourceError(f"the audio stream {self.filename!r} was closed while it was being sent")
+                try:
+                    chunk = await anext(self._rest)
+                except StopAsyncIteration:
+                    break
+                except Exception as err:
+                    raise _source_failure(self.filename, err) from err
+                if chunk:
+                    rest = True
+                    yield _require_bytes(chunk, self.filename)
+        finally:
+            self._reading = False
+            if self._close_pending:
+                await self._close_rest()
         if not rest:
             # The stream held nothing past its first chunk, which we keep: it can be sent again whole.
             self._exhausted = True
@@ -266,22 +357,34 @@ class _StreamSource(AudioSource):
         return self._first_chunk
 
     async def aclose(self) -> None:
+        self._closed = True
+        if self._reading and getattr(self._rest, "ag_running", True):
+            # Another task (the request's body writer) is inside the caller's iterator right now; an
+            # async generator cannot be closed from outside then. That pass closes it when it ends.
+            self._close_pending = True
+            return
+        await self._close_rest()
+
+    async def _close_rest(self) -> None:
+        self._close_pending = False
+        aclose = getattr(self._rest, "aclose", None)
+        if aclose is None:
+            return
         try:
-            aclose = getattr(self._rest, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        finally:
-            on_close, self._on_close = self._on_close, None
-            if on_close is not None:
-                await on_close()
+            await aclose()
+        except RuntimeError as err:
+            if "already running" not in str(err):
+                raise
+            self._close_pending = True  # closed by the pass that is running it, when it ends
 
 
 async def open_audio(audio: object, *, filename: str | None, limits: Limits, spool: bool = False) -> AudioSource:
     """Check the audio and open it for reading; raise :class:`InvalidAudioError` for bad audio.
 
-    Runs before anything is sent, so missing files, empty, over-size, over-long and non-audio content
-    fail locally. ``spool`` copies a one-shot stream to a temporary file first, so that it can be sent
-    again on a retry. The caller must ``aclose()`` the returned source.
+    Runs before anything is sent, so missing files, non-regular files (pipes, devices, directories,
+    sockets), empty, over-size, over-long and non-audio content fail locally. ``spool`` copies a
+    one-shot stream to a temporary file first, so that it can be sent again on a retry. The caller
+    must ``aclose()`` the returned source.
     """
     source = await _open(audio, filename)
     try:
@@ -342,30 +445,129 @@ async def _check(source: AudioSource, limits: Limits) -> None:
         )
 
 
+# --- paths -------------------------------------------------------------------------------------------
+
+
 async def _open_path(path: str, name: str) -> AudioSource:
     try:
-        handle = await aiofiles.open(path, "rb")
+        # One worker-thread call stats, opens, reads the head and closes: no descriptor outlives it,
+        # whenever the call is cancelled.
+        absolute, size, head = await _patiently(
+            lambda: anyio.to_thread.run_sync(_inspect_path, path), path, preflight=True
+        )
     except FileNotFoundError as err:
         raise InvalidAudioError(f"no audio file at {path!r}: check the path") from err
-    except IsADirectoryError as err:
-        raise InvalidAudioError(f"{path!r} is a directory, not an audio file") from err
     except PermissionError as err:
         raise InvalidAudioError(f"the audio file {path!r} cannot be read: permission denied") from err
     except OSError as err:
+        if err.errno in _TOO_MANY_FILES:  # raised by something else than the open itself
+            raise AudioSourceError(_too_many_files(path, err, preflight=True, waited=0.0)) from err
         raise InvalidAudioError(f"the audio file {path!r} cannot be opened: {err.strerror or err}") from err
+    return _PathSource(absolute, path, size, head, name)
+
+
+def _inspect_path(path: str) -> tuple[str, int, bytes]:
+    """In a worker thread: refuse what is not a regular file before opening it, then read the head."""
+    info = os.stat(path)
+    kind = _not_regular(info.st_mode)
+    if kind is not None:
+        raise InvalidAudioError(_not_a_file(path, kind))
+    fd = os.open(path, _OPEN_FLAGS)
     try:
-        info = await anyio.to_thread.run_sync(os.fstat, handle.fileno())
-        if stat.S_ISDIR(info.st_mode):
-            raise InvalidAudioError(f"{path!r} is a directory, not an audio file")
-        if not stat.S_ISREG(info.st_mode):
-            # A pipe or a device has no size and cannot be re-read: stream it, once, with chunked transfer.
-            return await _open_stream(_handle_chunks(handle), name, on_close=handle.close)
-        if info.st_size == 0:
+        opened = os.fstat(fd)
+        kind = _not_regular(opened.st_mode)
+        if kind is not None:  # replaced between the stat and the open
+            raise InvalidAudioError(_not_a_file(path, kind))
+        if opened.st_size == 0:
             raise InvalidAudioError(f"the audio file {path!r} is empty (0 bytes)")
+        head = b""
+        while len(head) < HEAD_BYTES:
+            more = os.read(fd, HEAD_BYTES - len(head))
+            if not more:
+                break
+            head += more
+    finally:
+        os.close(fd)
+    return os.path.abspath(path), opened.st_size, head
+
+
+def _open_for_pass(path: str, shown: str) -> io.BufferedReader:
+    """In a worker thread: open a checked file again for one pass, refusing it if it is no longer regular."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as err:
+        if err.errno in _TOO_MANY_FILES:
+            raise
+        raise AudioSourceError(f"the audio file {shown!r} cannot be opened to send it: {err.strerror or err}") from err
+    try:
+        kind = _not_regular(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise AudioSourceError(f"the audio file {shown!r} changed since it was checked: it is now {kind}")
+        return open(fd, "rb")  # closed at the end of the pass
     except BaseException:
-        await handle.close()
+        os.close(fd)
         raise
-    return _PathSource(handle, info.st_size, name)
+
+
+def _not_regular(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _not_a_file(path: str, kind: str) -> str:
+    message = f"{path!r} is {kind}, not an audio file"
+    if kind.startswith(("a FIFO", "a character")):
+        message += ": to stream what it produces, open it yourself and pass the file object"
+    return message
+
+
+async def _patiently(attempt: Callable[[], Awaitable[_T]], path: str, *, preflight: bool = False) -> _T:
+    """Run ``attempt`` (which opens a file), waiting for a free descriptor while the process has none.
+
+    Running out of descriptors says nothing about the audio: it is never an :class:`InvalidAudioError`.
+    """
+    waited = 0.0
+    delay = 0.002
+    while True:
+        try:
+            return await attempt()
+        except OSError as err:
+            if err.errno not in _TOO_MANY_FILES:
+                raise
+            if waited >= _DESCRIPTOR_PATIENCE:
+                raise AudioSourceError(_too_many_files(path, err, preflight=preflight, waited=waited)) from err
+        await asyncio.sleep(delay)  # asyncio's own: nothing to import, which could need a descriptor itself
+        waited += delay
+        delay = min(delay * 2, 0.05)
+
+
+def _too_many_files(path: str, err: OSError, *, preflight: bool, waited: float) -> str:
+    limit = ""
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import resource
+
+        limit = f" ({resource.getrlimit(resource.RLIMIT_NOFILE)[0]})"
+    which = "the system's open-file table" if err.errno == errno.ENFILE else f"the process's descriptor limit{limit}"
+    full = f"stayed full for {_DESCRIPTOR_PATIENCE:g} s" if waited else "is reached"
+    when = "to check it" if preflight else "to send it"
+    return (
+        f"too many open files: {which} {full}, so {path!r} could not be opened {when}; "
+        "raise the limit (ulimit -n), or run fewer calls at once (SpeechClient(connection_limit=...))"
+    )
+
+
+# --- caller-owned objects and streams -----------------------------------------------------------------
 
 
 def _open_bytesio(buffer: io.BytesIO, filename: str | None) -> AudioSource:
@@ -393,7 +595,10 @@ async def _open_sync_file(file: IO[bytes], filename: str | None) -> AudioSource:
     mode = getattr(file, "mode", "rb")
     if isinstance(mode, str) and "b" not in mode and "r" in mode:
         raise TypeError(f"the audio file object {name!r} is open in text mode ({mode!r}): open it with 'rb'")
-    start, size = await anyio.to_thread.run_sync(_measure_sync, file)
+    try:
+        start, size = await anyio.to_thread.run_sync(_measure_sync, file)
+    except Exception as err:
+        raise _source_failure(name, err) from err
     if start is None or size is None:
         return await _open_stream(_sync_chunks(file), name)
     if size == 0:
@@ -427,6 +632,8 @@ async def _open_async_file(file: Any, filename: str | None) -> AudioSource:
             size = max(end - start, 0)
         except (OSError, ValueError, TypeError):
             start = size = None
+        except Exception as err:
+            raise _source_failure(name, err) from err
     if start is None or size is None:
         return await _open_stream(_async_file_chunks(file), name)
     if size == 0:
@@ -434,48 +641,76 @@ async def _open_async_file(file: Any, filename: str | None) -> AudioSource:
     return _AsyncFileSource(file, start, size, name)
 
 
-async def _open_stream(
-    iterator: AsyncIterator[bytes], name: str, *, on_close: Callable[[], Awaitable[None]] | None = None
-) -> AudioSource:
+async def _open_stream(iterator: AsyncIterator[Any], name: str) -> AudioSource:
     # Pull the first non-empty chunk now: an empty stream is an error the caller should get before
     # anything is sent, not as a 400 from the service.
-    try:
-        async for chunk in iterator:
-            if chunk:
-                return _StreamSource(_as_bytes(chunk, name), iterator, name, on_close)
-    except BaseException:
-        if on_close is not None:
-            await on_close()
-        raise
-    if on_close is not None:
-        await on_close()
+    while True:
+        try:
+            chunk = await anext(iterator)
+        except StopAsyncIteration:
+            break
+        except Exception as err:
+            raise _source_failure(name, err) from err
+        if chunk:
+            return _StreamSource(_as_bytes(chunk, name), iterator, name)
     raise InvalidAudioError(f"the audio stream {name!r} yielded no bytes")
 
 
 async def _spool(stream: _StreamSource, max_bytes: int | None) -> AudioSource:
     """Copy a one-shot stream to a temporary file, which is deleted when the source closes."""
-    fd, path = await anyio.to_thread.run_sync(lambda: tempfile.mkstemp(prefix="speech-async-", suffix=".audio"))
+    try:
+        out, path = await _patiently(
+            lambda: _acquire(_make_spool_file, _discard_spool_file), f"a spool file in {tempfile.gettempdir()}"
+        )
+    except OSError as err:
+        raise AudioSourceError(_spool_failure(stream.filename, err)) from err
     try:
         size = 0
-        async with aiofiles.open(fd, "wb") as out:
-            async for chunk in stream.chunks():
+        head = bytearray()
+        chunks = stream.chunks()
+        try:
+            async for chunk in chunks:
                 size += len(chunk)
                 if max_bytes is not None and size > max_bytes:
                     raise InvalidAudioError(_too_large(stream.filename, f"more than {_mb(max_bytes)}", max_bytes))
-                await out.write(chunk)
-        handle = await aiofiles.open(path, "rb")
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            await aiofiles.os.remove(path)
+                if len(head) < HEAD_BYTES:
+                    head += chunk[: HEAD_BYTES - len(head)]
+                await anyio.to_thread.run_sync(out.write, chunk)
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+        await anyio.to_thread.run_sync(out.close)
+    except BaseException as err:
+        await _release(functools.partial(_discard_spool_file, (out, path)))
+        if isinstance(err, OSError):
+            raise AudioSourceError(_spool_failure(stream.filename, err)) from err
         raise
     finally:
         await stream.aclose()
-    return _PathSource(handle, size, stream.filename, delete=path)
+    return _PathSource(path, path, size, bytes(head), stream.filename, delete=True)
 
 
-async def _handle_chunks(handle: AsyncBufferedReader) -> AsyncIterator[bytes]:
-    while chunk := await handle.read(CHUNK_SIZE):
-        yield chunk
+def _make_spool_file() -> tuple[io.BufferedWriter, str]:
+    fd, path = tempfile.mkstemp(prefix=SPOOL_PREFIX, suffix=SPOOL_SUFFIX)
+    try:
+        return open(fd, "wb"), path  # closed by _spool, or by _discard_spool_file
+    except BaseException:
+        os.close(fd)
+        _unlink_quietly(path)
+        raise
+
+
+def _discard_spool_file(spool: tuple[io.BufferedWriter, str]) -> None:
+    out, path = spool
+    with contextlib.suppress(OSError, ValueError):
+        out.close()  # may fail to flush what the full disk refused: the file goes anyway
+    _unlink_quietly(path)
+
+
+def _spool_failure(filename: str, err: OSError) -> str:
+    return (
+        f"copying the audio stream {filename!r} to a temporary file (spool=True) failed: {err.strerror or err}; "
+        f"free space in {tempfile.gettempdir()!r}, or point TMPDIR elsewhere"
+    )
 
 
 async def _sync_chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
@@ -486,6 +721,72 @@ async def _sync_chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
 async def _async_file_chunks(file: Any) -> AsyncIterator[bytes]:
     while chunk := await file.read(CHUNK_SIZE):
         yield chunk
+
+
+# --- releasing what we open, whenever the call is cancelled -------------------------------------------
+
+
+async def _acquire(func: Callable[[], _T], release: Callable[[_T], None]) -> _T:
+    """Run ``func`` (which opens something) in a worker thread and return what it opened.
+
+    If this await is cancelled, the thread still finishes, and what it opened is released then:
+    nothing leaks however the call is interrupted.
+    """
+    future = asyncio.get_running_loop().run_in_executor(None, func)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        future.add_done_callback(functools.partial(_release_when_done, release))
+        raise
+
+
+def _release_when_done(release: Callable[[_T], None], future: asyncio.Future[_T]) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return
+    try:
+        _forget(future.get_loop().run_in_executor(None, release, future.result()))
+    except RuntimeError:  # the loop's executor is gone: the loop is shutting down
+        release(future.result())
+
+
+async def _release(release: Callable[[], None]) -> None:
+    """Run ``release`` in a worker thread; it runs to its end even if this await is cancelled."""
+    future = asyncio.get_running_loop().run_in_executor(None, release)
+    try:
+        await asyncio.shield(future)
+    except asyncio.CancelledError:
+        _forget(future)
+        raise
+
+
+def _forget(future: asyncio.Future[Any]) -> None:
+    future.add_done_callback(_retrieve)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _close_quietly(file: IO[bytes]) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        file.close()
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)
+
+
+# --- small helpers ------------------------------------------------------------------------------------
+
+
+def _source_failure(filename: str, err: BaseException) -> AudioSourceError:
+    detail = getattr(err, "strerror", None) if isinstance(err, OSError) else None
+    return AudioSourceError(
+        f"reading the audio {filename!r} failed: {type(err).__name__}: {detail or err}; "
+        "the error is the caller's audio source's own (see __cause__), so the request is not retried"
+    )
 
 
 def _byte_view(data: bytes | bytearray | memoryview) -> memoryview:
