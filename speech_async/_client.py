@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import ipaddress
 import os
 import re
 import time
@@ -36,6 +35,7 @@ from ._http import Transport
 from ._models._fast import EnhancedMode, TranscriptionOptions, TranscriptionResult
 from ._models._short_audio import PronunciationAssessment, RecognitionMode, RecognitionResult
 from ._resources import fast, short_audio
+from ._urls import bad_character, check_endpoint
 
 if TYPE_CHECKING:
     import aiohttp
@@ -53,6 +53,8 @@ REGION_ENV: Final = "AZURE_SPEECH_REGION"
 _API_VERSION: Final = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
 _REGION: Final = re.compile(r"[a-z0-9]+")
 _NO_OPTIONS: Final = TranscriptionOptions()
+_API_PATHS: Final = ("speechtotext", "sts/v1.0")
+_SHORT_AUDIO_API_PATHS: Final = ("speech/recognition",)
 
 
 class ClientOptions(TypedDict, total=False):
@@ -136,12 +138,25 @@ class SpeechClient:
         resource_id: str | None = None,
         short_audio_endpoint: str | None = None,
     ) -> None:
-        self._endpoint = _normalize_endpoint(endpoint, allow_insecure_http=allow_insecure_http)
+        self._endpoint = check_endpoint(
+            endpoint,
+            what="the endpoint",
+            allow_insecure_http=allow_insecure_http,
+            api_paths=_API_PATHS,
+            empty_hint=f": set it (or {ENDPOINT_ENV}) to your resource endpoint",
+        )
         self._short_audio_base = (
             short_audio.short_audio_base(self._endpoint)
             if short_audio_endpoint is None
-            else _normalize_endpoint(short_audio_endpoint, allow_insecure_http=allow_insecure_http)
+            else check_endpoint(
+                short_audio_endpoint,
+                what="the short_audio_endpoint",
+                allow_insecure_http=allow_insecure_http,
+                api_paths=_SHORT_AUDIO_API_PATHS,
+                hint="such as https://eastus.stt.speech.microsoft.com",
+            )
         )
+        _check_user_agent(user_agent)
         self._resource_id = None if resource_id is None else check_resource_id(resource_id)
         self._api_version = _check_api_version(api_version)
         self._limits = limits
@@ -150,7 +165,12 @@ class SpeechClient:
         if not token_refresh_interval > 0:
             raise ValueError("token_refresh_interval must be a positive number of seconds")
         self._transport = Transport(
-            timeouts=timeout, retry=retry, session=session, connection_limit=connection_limit, user_agent=user_agent
+            timeouts=timeout,
+            retry=retry,
+            session=session,
+            connection_limit=connection_limit,
+            user_agent=user_agent,
+            max_response_bytes=limits.max_response_bytes,
         )
         self._auth = make_authenticator(
             credential,
@@ -158,6 +178,7 @@ class SpeechClient:
             endpoint=self._endpoint,
             clock=clock,
             refresh_interval=token_refresh_interval,
+            allow_insecure_http=allow_insecure_http,
         )
         self._short_audio_auth: Authenticator | None = None
         self._state = _State.UNOPENED
@@ -235,10 +256,13 @@ class SpeechClient:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
+        # The credential first: a token exchange this client started for clients that share the credential
+        # is then known to be orphaned when closing the connections below makes it fail, and the others
+        # get their token on their own connections (see TokenCache).
         try:
-            await self._transport.close()
-        finally:
             await self._auth.close()
+        finally:
+            await self._transport.close()
 
     async def transcribe(
         self,
@@ -262,19 +286,24 @@ class SpeechClient:
             api_version: Overrides the client's default for this call.
             extra_definition: Definition fields that :class:`TranscriptionOptions` doesn't know yet;
                 nested objects are merged, so ``{"enhancedMode": {"newField": 1}}`` adds one field.
-            filename: The file name sent with the audio (defaults to the path's or file's name).
+            filename: The file name sent with the audio (defaults to the path's or file's name). It
+                may not hold control characters; quotes and backslashes are escaped.
             retry: Overrides the client's retry policy for this call.
             timeout: Overrides the client's timeouts for this call.
             spool: Copy a one-shot stream (an async iterable, an unseekable file) to a temporary file
                 before sending, so that it can be sent again if an attempt fails.
 
         Raises:
-            InvalidAudioError: the audio is missing, unreadable, empty or too large (nothing was sent).
-            InvalidOptionsError: the options break a documented rule (nothing was sent).
+            InvalidAudioError: the audio is missing, unreadable, empty or too large, or the name taken
+                from its path or file holds a control character (nothing was sent).
+            InvalidOptionsError: the options break a documented rule, or ``filename`` holds a control
+                character (nothing was sent).
             AudioNotReplayableError: an attempt failed and a one-shot stream could not be sent again.
             SpeechStatusError: the service answered with an error; the subclass tells which.
             SpeechConnectionError: no usable response arrived.
         """
+        if filename is not None:
+            _check_filename(filename)
         transport = self._ensure_open()
         version = self._api_version if api_version is None else _check_api_version(api_version)
         return await fast.transcribe(
@@ -437,36 +466,6 @@ class SpeechClient:
         return f"SpeechClient(endpoint={self.endpoint!r}, api_version={self._api_version!r}, state={self._state.value})"
 
 
-def _normalize_endpoint(endpoint: str, *, allow_insecure_http: bool) -> URL:
-    if not isinstance(endpoint, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(f"endpoint must be a str, got {type(endpoint).__name__}")
-    text = endpoint.strip()
-    if not text:
-        raise InvalidOptionsError(f"the endpoint is empty: set it (or {ENDPOINT_ENV}) to your resource endpoint")
-    hint = "such as https://eastus.api.cognitive.microsoft.com or https://<resource>.cognitiveservices.azure.com"
-    try:
-        url = URL(text)
-    except ValueError as err:
-        raise InvalidOptionsError(f"the endpoint {text!r} is not a URL {hint}") from err
-    if url.scheme not in ("https", "http") or not url.host:
-        raise InvalidOptionsError(f"the endpoint {text!r} must be an https URL {hint}")
-    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
-        raise InvalidOptionsError(
-            f"the endpoint {text!r} is plain http to another machine: the key or token would cross the network "
-            "in clear text; use https, or pass allow_insecure_http=True if the network is trusted"
-        )
-    if url.query_string or url.fragment:
-        raise InvalidOptionsError(f"the endpoint {text!r} must not carry a query or fragment")
-    if url.user or url.password:
-        raise InvalidOptionsError("the endpoint must not carry credentials: pass them as the credential")
-    if "speechtotext" in url.path.lower() or "sts/v1.0" in url.path.lower():
-        raise InvalidOptionsError(
-            f"the endpoint {text!r} includes an API path: pass only the resource endpoint {hint}; "
-            "the client adds the paths itself"
-        )
-    return url.with_path(url.path.rstrip("/"))
-
-
 def _check_api_version(version: ApiVersion | str) -> str:
     value = version.value if isinstance(version, ApiVersion) else version
     if not isinstance(value, str) or not _API_VERSION.fullmatch(value):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -474,10 +473,26 @@ def _check_api_version(version: ApiVersion | str) -> str:
     return value
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def _check_user_agent(user_agent: str | None) -> None:
+    if user_agent is None:
+        return
+    if not isinstance(user_agent, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"user_agent must be a str, got {type(user_agent).__name__}")
+    problem = bad_character(user_agent, allow_space=True, allow_tab=True)
+    if problem is not None:
+        raise InvalidOptionsError(
+            f"user_agent {user_agent!r} has {problem}: it goes into the User-Agent header, which takes "
+            "visible ASCII text and spaces only (such as 'my-app/1.2')"
+        )
+
+
+def _check_filename(filename: str) -> None:
+    if not isinstance(filename, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"filename must be a str, got {type(filename).__name__}")
+    # Non-ASCII names are fine (sent as UTF-8, as browsers do); quotes and backslashes are escaped.
+    problem = bad_character(filename, allow_space=True, allow_non_ascii=True)
+    if problem is not None:
+        raise InvalidOptionsError(
+            f"filename {filename!r} has {problem}: it is sent in the upload's Content-Disposition header, "
+            "which cannot carry control characters; pass a name without them"
+        )

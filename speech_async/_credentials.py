@@ -22,8 +22,9 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
-from ._exceptions import InvalidOptionsError, ResponseDecodeError
+from ._exceptions import CredentialError, InvalidOptionsError, ResponseDecodeError
 from ._token_cache import Token, TokenCache, TokenStats, release, shared_cache
+from ._urls import bad_character, check_endpoint, redact_url
 
 if TYPE_CHECKING:
     from yarl import URL
@@ -54,6 +55,9 @@ DEFAULT_TOKEN_REFRESH: Final = 540.0
 """Tokens are reused for nine minutes, then refreshed (the service's guidance for issueToken)."""
 _ENTRA_REFRESH_LEAD: Final = 300.0  # refresh an Entra token at least this long before it expires
 _TOKEN_TEXT: Final = re.compile(r"[\x21-\x7e]+")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+# A run of base64url/JWT characters as long as no English word: maybe a token, never kept in an error.
+_TOKEN_LIKE: Final = re.compile(r"[A-Za-z0-9._~+/-]{32,}")
 AAD_PREFIX: Final = "aad#"
 """The short-audio API takes an Entra token as ``Bearer aad#<resource id>#<token>``."""
 _RESOURCE_ID: Final = re.compile(
@@ -102,6 +106,9 @@ class IssueTokenCredential:
     The exchange is ``POST {endpoint}/sts/v1.0/issueToken``; ``endpoint`` defaults to the client's own
     (a regional endpoint or the resource's custom domain both serve it). ``scope`` is sent as the
     ``scope`` query parameter when given (the v3 management API's ``speechservicesmanagement``).
+
+    ``endpoint`` follows the same rule as the client's (checked when a client is built with this
+    credential, with that client's ``allow_insecure_http``): the key is sent there.
     """
 
     __slots__ = ("__weakref__", "_key", "endpoint", "scope")
@@ -127,7 +134,8 @@ class IssueTokenCredential:
         update(_check_secret(key, "key"))
 
     def __repr__(self) -> str:
-        return f"IssueTokenCredential(key=<redacted>, endpoint={self.endpoint!r}, scope={self.scope!r})"
+        endpoint = redact_url(self.endpoint) if isinstance(self.endpoint, str) else self.endpoint
+        return f"IssueTokenCredential(key=<redacted>, endpoint={endpoint!r}, scope={self.scope!r})"
 
 
 class BearerToken:
@@ -188,8 +196,9 @@ class _KeyAuthenticator:
         self._credential = credential
 
     async def headers(self) -> Mapping[str, str]:
-        # Read the key on every request so that rotation takes effect at once.
-        return {SUBSCRIPTION_KEY_HEADER: self._credential.key}
+        # Read the key on every request so that rotation takes effect at once; checked every time, since
+        # a key object of another library (AzureKeyCredential) takes any text on update().
+        return {SUBSCRIPTION_KEY_HEADER: _check_secret(self._credential.key, "key")}
 
     async def invalidate(self, headers: Mapping[str, str]) -> bool:
         return False  # a refused key stays refused
@@ -274,6 +283,9 @@ class _TokenAuthenticator:
         if self._closed:
             return
         self._closed = True
+        # Before anything else: an exchange running on this client's connections is orphaned from now
+        # on, and whoever else waits for it gets the token on their own (see TokenCache).
+        self._cache.detach(self._fetch)
         last = await release(self._credential, self._issuer, self._cache)
         close: Callable[[], Awaitable[None]] | None = getattr(self._credential, "close", None)
         if last and self._close_credential and close is not None and inspect.iscoroutinefunction(close):
@@ -346,21 +358,30 @@ def make_authenticator(
     endpoint: URL,
     clock: Callable[[], float],
     refresh_interval: float,
+    allow_insecure_http: bool = False,
 ) -> Authenticator:
-    """Pick the authenticator for a credential object, or explain what is accepted."""
+    """Pick the authenticator for a credential object, or explain what is accepted.
+
+    Everything that can be checked without the network is checked here: keys and tokens given now,
+    and where an :class:`IssueTokenCredential` sends its key (the client's URL rule, with
+    ``allow_insecure_http``).
+    """
     if isinstance(credential, str):
         raise TypeError(
             "pass the key wrapped in a credential, not as a plain string: "
             "SpeechClient(endpoint, KeyCredential(key)), or BearerToken(token) for a token"
         )
     if isinstance(credential, IssueTokenCredential):
-        return _issue_token_authenticator(credential, transport, endpoint, clock, refresh_interval)
+        return _issue_token_authenticator(credential, transport, endpoint, clock, refresh_interval, allow_insecure_http)
     if isinstance(credential, BearerToken):
         return _StaticTokenAuthenticator(credential)
     if isinstance(credential, SupportsKey):
         key = credential.key
         if not isinstance(key, str) or not key:  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError("the credential's key is empty: set AZURE_SPEECH_API_KEY or pass the resource key")
+            raise InvalidOptionsError(
+                "the credential's key is empty: set AZURE_SPEECH_API_KEY or pass the resource key"
+            )
+        _check_secret(key, "key")
         return _KeyAuthenticator(credential)
     get_token = getattr(credential, "get_token", None)
     if get_token is not None:
@@ -385,13 +406,31 @@ def _issue_token_authenticator(
     endpoint: URL,
     clock: Callable[[], float],
     refresh_interval: float,
+    allow_insecure_http: bool,
 ) -> Authenticator:
-    from yarl import URL
-
-    base = URL(credential.endpoint.rstrip("/")) if credential.endpoint else endpoint
+    base = (
+        endpoint
+        if credential.endpoint is None or credential.endpoint == ""
+        else check_endpoint(
+            credential.endpoint,
+            what="the IssueTokenCredential endpoint",
+            allow_insecure_http=allow_insecure_http,
+            api_paths=("sts/v1.0",),
+        )
+    )
     url = base / ISSUE_TOKEN_PATH
-    if credential.scope:
-        url = url.with_query({"scope": credential.scope})
+    scope = credential.scope
+    if scope is not None:
+        if not isinstance(scope, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"the IssueTokenCredential scope must be a str, got {type(scope).__name__}")
+        problem = bad_character(scope)
+        if scope and problem is not None:
+            raise InvalidOptionsError(
+                f"the IssueTokenCredential scope {scope!r} has {problem}: a scope is one word of visible ASCII, "
+                "such as 'speechservicesmanagement'"
+            )
+        if scope:
+            url = url.with_query({"scope": scope})
 
     async def fetch() -> Token:
         started = clock()
@@ -399,7 +438,7 @@ def _issue_token_authenticator(
             "POST",
             url,
             headers={
-                SUBSCRIPTION_KEY_HEADER: credential.key,
+                SUBSCRIPTION_KEY_HEADER: _check_secret(credential.key, "key"),
                 "Content-Type": "application/x-www-form-urlencoded",
             },
             decode=_decode_issued_token,
@@ -426,7 +465,8 @@ def _entra_authenticator(
     async def fetch() -> Token:
         started = clock()
         access = await get_token(COGNITIVE_SERVICES_SCOPE)
-        return _timed(access.token, started, float(access.expires_on), refresh_interval)
+        token = _check_fetched(access.token, "the Microsoft Entra credential's get_token()")
+        return _timed(token, started, float(access.expires_on), refresh_interval)
 
     return _TokenAuthenticator(
         credential,
@@ -448,11 +488,12 @@ def _provider_authenticator(
         if inspect.isawaitable(result):
             result = await result
         if isinstance(result, str):
-            return _timed(_check_secret(result, "token"), started, started + ISSUE_TOKEN_LIFETIME, refresh_interval)
+            token = _check_fetched(result, "the token provider")
+            return _timed(token, started, started + ISSUE_TOKEN_LIFETIME, refresh_interval)
         token, expires_on = getattr(result, "token", None), getattr(result, "expires_on", None)
         if not isinstance(token, str) or not isinstance(expires_on, int | float):
             raise TypeError("the token provider must return a str or an object with .token and .expires_on")
-        return _timed(_check_secret(token, "token"), started, float(expires_on), refresh_interval)
+        return _timed(_check_fetched(token, "the token provider"), started, float(expires_on), refresh_interval)
 
     return _TokenAuthenticator(provider, "provider", fetch, clock=clock, name="token", close_credential=False)
 
@@ -469,7 +510,21 @@ def _decode_issued_token(response: Response) -> str:
     except UnicodeDecodeError:
         text = ""
     if not _TOKEN_TEXT.fullmatch(text):
-        # The body is kept only when it is not token-shaped: then it cannot be a secret.
+        if _TOKEN_TEXT.fullmatch(_CONTROL.sub("", text)):
+            # A token with control characters in it: still a secret, so neither body nor token is kept.
+            raise ResponseDecodeError(
+                "issueToken answered with a token that holds control characters, which cannot be sent in "
+                "a header (the token is not shown)",
+                body=b"",
+                request_id=response.request_id,
+            )
+        if _TOKEN_LIKE.search(text):
+            raise ResponseDecodeError(
+                "issueToken answered with something that is not a token, but may hold one: the body is not kept",
+                body=b"",
+                request_id=response.request_id,
+            )
+        # The body is kept only when nothing in it is token-shaped: then it cannot be a secret.
         raise ResponseDecodeError(
             "issueToken answered with something that is not a token",
             body=response.content,
@@ -479,9 +534,31 @@ def _decode_issued_token(response: Response) -> str:
 
 
 def _check_secret(value: str, what: str) -> str:
+    """A key or token given by the caller: visible ASCII only, since it goes into a header as it is."""
     if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"the {what} must be a str, got {type(value).__name__}")
     if not value.strip():
         hint = " (AZURE_SPEECH_API_KEY)" if what == "key" else ""
-        raise ValueError(f"the {what} is empty: pass your Speech resource {what}{hint}")
+        raise InvalidOptionsError(f"the {what} is empty: pass your Speech resource {what}{hint}")
+    if not _TOKEN_TEXT.fullmatch(value):
+        problem = bad_character(value, secret=True)
+        hint = " (pass the token alone, without 'Bearer ')" if what == "token" and value.startswith("Bearer ") else ""
+        raise InvalidOptionsError(
+            f"the {what} has {problem}{hint}: a {what} is visible ASCII only, since it is sent in a header as it is; "
+            f"strip the whitespace or line break around it (the {what} itself is not shown)"
+        )
+    return value
+
+
+def _check_fetched(value: object, source: str) -> str:
+    """A token fetched at run time: a :class:`CredentialError` (without the token) if it cannot be sent."""
+    if not isinstance(value, str):
+        raise CredentialError(f"{source} returned a token that is not a str but a {type(value).__name__}")
+    if not value.strip():
+        raise CredentialError(f"{source} returned an empty token")
+    if not _TOKEN_TEXT.fullmatch(value):
+        raise CredentialError(
+            f"{source} returned a token that has {bad_character(value, secret=True)}, which cannot be sent in "
+            "a header (the token is not shown)"
+        )
     return value

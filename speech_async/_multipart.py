@@ -6,9 +6,13 @@ times, identically, as long as its audio source can be replayed.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
+
+from ._exceptions import InvalidAudioError
+from ._urls import bad_character
 
 if TYPE_CHECKING:
     from ._audio import AudioSource
@@ -29,7 +33,12 @@ class MultipartBody:
         audio_field: str = "audio",
         boundary: str | None = None,
     ) -> None:
-        """``fields`` are (name, content type, value) triples; ``audio`` becomes the last part."""
+        """``fields`` are (name, content type, value) triples; ``audio`` becomes the last part.
+
+        Raises:
+            InvalidAudioError: the audio's file name (from its path or file object, or the caller's
+                ``filename``, which the client has checked already) holds a control character.
+        """
         self.boundary = boundary or secrets.token_hex(16)
         self.content_type = f"multipart/form-data; boundary={self.boundary}"
         delimiter = f"--{self.boundary}\r\n".encode("ascii")
@@ -64,18 +73,29 @@ class MultipartBody:
         """Produce the whole body, from the first delimiter to the closing one."""
         yield self._head
         if self._audio is not None:
-            async for chunk in self._audio.chunks():
-                yield chunk
+            # Closed with the body, not later by the garbage collector: the pass holds the open file.
+            async with contextlib.aclosing(self._audio.chunks()) as audio:
+                async for chunk in audio:
+                    yield chunk
         yield self._tail
 
 
 def _part_headers(name: str, filename: str | None, content_type: str) -> bytes:
     disposition = f'form-data; name="{_quote(name)}"'
     if filename is not None:
+        problem = bad_character(filename, allow_space=True, allow_non_ascii=True)
+        if problem is not None:
+            raise InvalidAudioError(
+                f"the audio's file name {filename!r} has {problem}: it is sent in the upload's "
+                "Content-Disposition header, which cannot carry control characters; rename the file, "
+                "or pass filename='...' to send another name"
+            )
         disposition += f'; filename="{_quote(filename)}"'
     return f"Content-Disposition: {disposition}\r\nContent-Type: {content_type}\r\n\r\n".encode()
 
 
 def _quote(value: str) -> str:
-    # The HTML form-data rules: percent-encode the three characters that would break the header.
-    return value.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+    # The inside of an RFC 9110 quoted-string: a backslash escapes the next character, so the
+    # backslash itself and the double quote are escaped (control characters were refused before);
+    # non-ASCII text goes as UTF-8, as browsers send it.
+    return value.replace("\\", "\\\\").replace('"', '\\"')

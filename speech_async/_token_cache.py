@@ -7,6 +7,13 @@ the current token: nobody waits. Only when no valid token is left do callers wai
 exchange, however many they are. A failed refresh is tried again after a short, growing delay (not
 after nine minutes); callers keep the old token while it lasts, and get a :class:`CredentialError` once
 none is valid.
+
+Clients that share a credential share its cache, but each exchange runs on the connections of the
+client whose caller started it. When that client closes meanwhile (its exchange then fails with
+:class:`ClientClosedError`, or its authenticator has detached its ``fetch``), the failure is nobody's
+fault: it is not counted and locks nobody out. The first caller still waiting that belongs to another,
+open client starts the exchange again with its own ``fetch``, and every other waiter waits on that one:
+still one exchange at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
-from ._exceptions import CredentialError
+from ._exceptions import ClientClosedError, CredentialError
 
 __all__ = ["Token", "TokenCache", "TokenStats", "shared_cache"]
 
@@ -70,6 +77,9 @@ class TokenCache:
         self._name = name
         self._token: Token | None = None
         self._inflight: asyncio.Task[Token] | None = None
+        self._inflight_fetch: Fetch | None = None
+        # The fetch of every authenticator whose client has closed: an exchange running with one is orphaned.
+        self._detached: weakref.WeakSet[Fetch] = weakref.WeakSet()
         self._retry_at = 0.0
         self._consecutive_failures = 0
         self._last_error: BaseException | None = None
@@ -87,6 +97,14 @@ class TokenCache:
             refreshing=self._inflight is not None,
         )
 
+    def detach(self, fetch: Fetch) -> None:
+        """The user of ``fetch`` is closing: an exchange running with it is orphaned from now on.
+
+        Its failure then counts for nothing, and a caller of another client waiting for it starts the
+        exchange again with its own ``fetch`` (see :meth:`get`).
+        """
+        self._detached.add(fetch)
+
     async def get(self, fetch: Fetch) -> str:
         """A valid token: the cached one, or a fresh one fetched with ``fetch`` (once, for all callers)."""
         now = self._clock()
@@ -102,15 +120,41 @@ class TokenCache:
                     f"the next attempt is in {self._retry_at - now:.1f} s"
                 ) from self._last_error
             self._start(fetch)
-        assert self._inflight is not None
         self._waits += 1
-        try:
-            # Shielded: a caller that gives up must not cancel the exchange the others are waiting on.
-            return (await asyncio.shield(self._inflight)).value
-        except CredentialError:
-            raise
-        except Exception as err:
-            raise CredentialError(f"no valid {self._name}: getting one failed ({_describe(err)})") from err
+        while True:
+            task, task_fetch = self._inflight, self._inflight_fetch
+            assert task is not None
+            try:
+                # Shielded: a caller that gives up must not cancel the exchange the others are waiting on.
+                return (await asyncio.shield(task)).value
+            except CredentialError:
+                raise
+            except asyncio.CancelledError:
+                if task.cancelled() and not _being_cancelled():
+                    # The exchange was cancelled by aclose(): the last client using the cache closed.
+                    raise ClientClosedError(
+                        f"the client was closed while it waited for a {self._name}", request_sent=False
+                    ) from None
+                raise
+            except Exception as err:
+                if not self._orphaned(err, task_fetch):
+                    raise CredentialError(f"no valid {self._name}: getting one failed ({_describe(err)})") from err
+                if task_fetch is fetch or fetch in self._detached:
+                    raise ClientClosedError(
+                        f"the client was closed while it was getting a {self._name}", request_sent=False
+                    ) from err
+                # The exchange ran on the connections of another client, closed since: this caller's
+                # client is open, so get the token on its connections (unless another waiter did so first).
+                token = self._token
+                if token is not None and self._clock() < token.expires_at - EXPIRY_MARGIN:
+                    return token.value
+                if self._inflight is None:
+                    logger.info(
+                        "the client that was getting a %s was closed; another client sharing the credential "
+                        "gets it instead",
+                        self._name,
+                    )
+                    self._start(fetch)
 
     def invalidate(self, value: str) -> bool:
         """Drop the token ``value`` (the service refused it); returns whether it was the cached one."""
@@ -124,7 +168,7 @@ class TokenCache:
 
     async def aclose(self) -> None:
         """Cancel a refresh in flight."""
-        task, self._inflight = self._inflight, None
+        task, self._inflight, self._inflight_fetch = self._inflight, None, None
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -134,12 +178,22 @@ class TokenCache:
         self._exchanges += 1
         task = asyncio.get_running_loop().create_task(self._refresh(fetch), name=f"speech_async {self._name} refresh")
         self._inflight = task
+        self._inflight_fetch = fetch
         task.add_done_callback(_retrieve)
+
+    def _orphaned(self, err: BaseException, fetch: Fetch | None) -> bool:
+        # Whether an exchange failed because the client it ran on was closed, not for a credential's reason.
+        return _client_closed(err) or (fetch is not None and fetch in self._detached)
 
     async def _refresh(self, fetch: Fetch) -> Token:
         try:
             token = await fetch()
         except Exception as err:
+            if self._orphaned(err, fetch):
+                # Not the credential's failure: no count, no back-off; a waiter of an open client starts
+                # the exchange again (see get()), or the next caller does.
+                logger.debug("getting a %s stopped: the client it ran on was closed (%s)", self._name, _describe(err))
+                raise
             self._failures += 1
             self._consecutive_failures += 1
             self._last_error = err
@@ -162,7 +216,28 @@ class TokenCache:
             logger.debug("got a new %s, valid for %.0f s", self._name, token.expires_at - token.fetched_at)
             return token
         finally:
-            self._inflight = None
+            if self._inflight is asyncio.current_task():  # not one started after aclose() dropped this one
+                self._inflight = None
+                self._inflight_fetch = None
+
+
+def _being_cancelled() -> bool:
+    # Whether the current task itself is being cancelled (Python 3.11+ can tell; before, a cancelled
+    # exchange under a shield means the cache was closed, as the caller's own cancellation leaves it running).
+    cancelling: Callable[[], int] | None = getattr(asyncio.current_task(), "cancelling", None)
+    return cancelling is not None and cancelling() > 0
+
+
+def _client_closed(err: BaseException) -> bool:
+    # ClientClosedError itself, or anywhere down its chain of causes.
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ClientClosedError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__
+    return False
 
 
 def _retrieve(task: asyncio.Task[Token]) -> None:

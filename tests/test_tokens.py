@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -18,6 +18,7 @@ from azure.core.credentials import AzureKeyCredential
 from speech_async import (
     AuthenticationError,
     BearerToken,
+    ClientClosedError,
     CredentialError,
     IssueTokenCredential,
     KeyCredential,
@@ -156,6 +157,115 @@ async def test_clients_sharing_a_credential_share_its_tokens(emu: Emulator, cloc
         await first.transcribe(AUDIO)
         await second.transcribe(AUDIO)
     assert emu.counters["issue_token"] == 1
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(2000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+def issue_token_requests(emulator: Emulator) -> int:
+    return sum(1 for r in emulator.requests if r.route == "issue_token")
+
+
+async def test_closing_the_client_whose_exchange_others_wait_for_does_not_fail_them(
+    emu: Emulator, clock: FakeClock
+) -> None:
+    credential = IssueTokenCredential(KEY)
+    emu.faults.add(Fault(route="issue_token", delay_headers=0.3))  # only the first exchange is slow
+    first = client_for(emu, credential, clock, retry=NO_RETRY)
+    async with client_for(emu, credential, clock, retry=NO_RETRY) as second:
+        started = asyncio.ensure_future(first.transcribe(AUDIO))  # the first client starts the exchange
+        await until(lambda: issue_token_requests(emu) == 1, "the first exchange reached the service")
+        waiting = [asyncio.ensure_future(second.transcribe(AUDIO)) for _ in range(2)]
+        await until(lambda: second.token_stats is not None and second.token_stats.waits == 3, "both calls wait")
+        await first.close()  # mid-exchange
+        results = await asyncio.gather(*waiting)
+        assert all(r.text.startswith("Hello") for r in results)
+        with pytest.raises(ClientClosedError):
+            await started  # the closed client's own call
+        stats = second.token_stats
+        assert stats is not None
+        assert (stats.exchanges, stats.failures, stats.waits) == (2, 0, 3), "one exchange restarted for both calls"
+        await second.transcribe(AUDIO)  # no back-off either
+    assert emu.counters["issue_token"] == 2
+    assert emu.counters["transcribe"] == 3
+
+
+async def test_a_background_refresh_orphaned_by_its_clients_close_costs_no_back_off(
+    emu: Emulator, clock: FakeClock
+) -> None:
+    credential = IssueTokenCredential(KEY)
+    first = client_for(emu, credential, clock, retry=NO_RETRY)
+    async with client_for(emu, credential, clock, retry=NO_RETRY) as second:
+        await first.transcribe(AUDIO)
+        emu.faults.add(Fault(route="issue_token", delay_headers=0.3))
+        clock.advance(545)  # refresh due, the token still valid
+        await first.transcribe(AUDIO)  # starts the refresh in the background, on the first client's connections
+        await until(lambda: issue_token_requests(emu) == 2, "the refresh reached the service")
+        await first.close()
+        await settle(second)
+        stats = second.token_stats
+        assert stats is not None
+        assert (stats.exchanges, stats.failures) == (2, 0)
+        await second.transcribe(AUDIO)  # the refresh is still due: it starts again at once, with no back-off
+        await settle(second)
+        stats = second.token_stats
+        assert stats is not None
+        assert (stats.exchanges, stats.failures, stats.waits) == (3, 0, 1)
+    assert emu.counters["issue_token"] == 3
+
+
+async def test_closing_the_last_client_while_it_waits_for_a_token_is_a_client_closed_error(
+    emu: Emulator, clock: FakeClock
+) -> None:
+    emu.faults.add(Fault(route="issue_token", delay_headers=0.3))
+    client = client_for(emu, IssueTokenCredential(KEY), clock, retry=NO_RETRY)
+    call = asyncio.ensure_future(client.transcribe(AUDIO))
+    await until(lambda: issue_token_requests(emu) == 1, "the exchange reached the service")
+    await client.close()
+    with pytest.raises(ClientClosedError, match="closed while it waited for a issueToken token"):
+        await call
+    assert emu.counters["transcribe"] == 0
+
+
+@pytest.mark.parametrize("how", ["directly", "as-the-cause"])
+async def test_an_exchange_that_failed_with_client_closed_is_restarted_for_the_other_clients_callers(
+    emu: Emulator, clock: FakeClock, how: str
+) -> None:
+    # A provider shared by two clients stands in for an exchange whose connections were closed under it.
+    release = asyncio.Event()
+    calls = 0
+
+    async def provider() -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await release.wait()
+            closed = ClientClosedError("the client was closed while the request was under way")
+            if how == "directly":
+                raise closed
+            raise RuntimeError("the token request failed") from closed
+        return await raw_issue_token(emu)
+
+    async with client_for(emu, provider, clock) as first, client_for(emu, provider, clock) as second:
+        started = asyncio.ensure_future(first.transcribe(AUDIO))
+        await until(lambda: calls == 1, "the first exchange started")
+        waiting = [asyncio.ensure_future(second.transcribe(AUDIO)) for _ in range(2)]
+        await until(lambda: second.token_stats is not None and second.token_stats.waits == 3, "both calls wait")
+        release.set()
+        results = await asyncio.gather(*waiting)
+        assert all(r.text.startswith("Hello") for r in results)
+        with pytest.raises(ClientClosedError):
+            await started  # its exchange is the one whose client "closed"
+        stats = second.token_stats
+        assert stats is not None
+        assert (stats.exchanges, stats.failures) == (2, 0)
+        assert calls == 2, "one restarted exchange for both waiting calls"
+        await first.transcribe(AUDIO)  # nobody is locked out, the first client included
 
 
 async def test_a_failed_refresh_keeps_the_old_token_and_is_retried_promptly(emu: Emulator, clock: FakeClock) -> None:

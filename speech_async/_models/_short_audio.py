@@ -152,7 +152,7 @@ class NBestItem(msgspec.Struct, kw_only=True, frozen=True, rename="pascal", gc=F
     """One candidate of the detailed output, with its forms of the text (and scores, when assessed)."""
 
     confidence: float = 0.0
-    """From 0.0 to 1.0. Candidates are not necessarily sorted by confidence."""
+    """From 0.0 to 1.0. Candidates come best first, which is not necessarily the highest confidence first."""
     lexical: str = ""
     """The words as recognized, lower case, without punctuation."""
     itn: str = msgspec.field(default="", name="ITN")
@@ -185,7 +185,7 @@ class RecognitionResult(_Ticked, kw_only=True, frozen=True, rename="pascal", gc=
     snr: float | None = msgspec.field(default=None, name="SNR")
     """Signal-to-noise ratio, when the service reports it."""
     nbest: list[NBestItem] = msgspec.field(default_factory=list[NBestItem], name="NBest")
-    """The candidates of the detailed format (empty in the simple format)."""
+    """The candidates of the detailed format, best first, as the service ranks them (empty in the simple format)."""
 
     @property
     def succeeded(self) -> bool:
@@ -194,17 +194,17 @@ class RecognitionResult(_Ticked, kw_only=True, frozen=True, rename="pascal", gc=
 
     @property
     def best(self) -> NBestItem | None:
-        """The candidate with the highest confidence (detailed format), or ``None``."""
-        return max(self.nbest, key=_confidence) if self.nbest else None
+        """The service's result in the detailed format: the first candidate, or ``None``.
+
+        The service sends the candidates best first; its ranking is not by :attr:`NBestItem.confidence`
+        alone (the documented sample puts 0.905 before 0.925), so the first one is the result.
+        """
+        return self.nbest[0] if self.nbest else None
 
     @property
     def text(self) -> str:
-        """The display text: ``DisplayText``, else the best candidate's ``Display``; empty without speech."""
+        """The display text: ``DisplayText``, else the first candidate's ``Display``; empty without speech."""
         if self.display_text is not None:
             return self.display_text
         best = self.best
         return best.display if best is not None else ""
-
-
-def _confidence(item: NBestItem) -> float:
-    return item.confidence

@@ -79,7 +79,11 @@ def short_audio_url(
     profanity: str | None,
     endpoint_id: str | None,
 ) -> URL:
-    """The request URL, after checking each parameter against the documented values."""
+    """The request URL, after checking each parameter against the documented values.
+
+    Every value that goes into the path or the query is one of a fixed set or matches a strict pattern
+    (a locale, a GUID), so none can carry a control character, a space or a delimiter.
+    """
     if mode not in MODES:
         raise InvalidOptionsError(f"mode {mode!r} is not one of {', '.join(MODES)}")
     if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -124,7 +128,7 @@ def assessment_header(assessment: PronunciationAssessment) -> str:
     if assessment.enable_prosody_assessment:
         parameters["EnableProsodyAssessment"] = "True"
     if assessment.scenario_id is not None:
-        if not _GUID.fullmatch(assessment.scenario_id):
+        if not isinstance(assessment.scenario_id, str) or not _GUID.fullmatch(assessment.scenario_id):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise InvalidOptionsError(f"scenario_id {assessment.scenario_id!r} is not a GUID")
         parameters["ScenarioId"] = assessment.scenario_id
     return base64.b64encode(_ENCODER.encode(parameters)).decode("ascii")

@@ -1,0 +1,171 @@
+"""Rules for text that goes on the wire: URLs a credential is sent to, and header-bound values.
+
+One rule decides every URL the client sends a key or a token to (the resource endpoint, the
+short-audio endpoint, an issueToken endpoint): :func:`check_endpoint`. One function finds the first
+character a header cannot carry: :func:`bad_character`. Error messages show URLs through
+:func:`redact_url`, which drops user info, query and fragment (they may carry a secret).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import unicodedata
+from typing import Final
+
+from yarl import URL
+
+from ._exceptions import InvalidOptionsError
+
+__all__ = ["bad_character", "check_endpoint", "is_loopback", "redact_url", "strip_query"]
+
+ENDPOINT_HINT: Final = (
+    "such as https://eastus.api.cognitive.microsoft.com or https://<resource>.cognitiveservices.azure.com"
+)
+_CHARACTER_NAMES: Final = {
+    0x00: "a NUL",
+    0x09: "a tab",
+    0x0A: "a line feed",
+    0x0D: "a carriage return",
+    0x20: "a space",
+    0x7F: "a DEL",
+}
+
+
+def strip_query(url: str) -> str:
+    """``url`` without its query string and fragment, which may carry a signature or a token."""
+    try:
+        parsed = URL(url)
+    except (TypeError, ValueError):
+        return url.split("?", 1)[0].split("#", 1)[0]
+    return str(parsed.with_query(None).with_fragment(None))
+
+
+def redact_url(text: str) -> str:
+    """What an error message or a ``repr`` may show of ``text``: no user info, query or fragment.
+
+    Text without those parts is returned as it is (not normalized), so the message shows what was given.
+    """
+    shown = strip_query(text) if "?" in text or "#" in text else text
+    scheme, sep, rest = shown.partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        if "@" in authority:
+            shown = f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+    return shown
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint(
+    endpoint: object,
+    *,
+    what: str,
+    allow_insecure_http: bool,
+    api_paths: tuple[str, ...] = (),
+    hint: str = ENDPOINT_HINT,
+    empty_hint: str = "",
+) -> URL:
+    """The one rule for a URL that keys or tokens are sent to; returns it without a trailing slash.
+
+    It must be an http(s) URL with a host; https, or plain http only to this machine unless
+    ``allow_insecure_http``; without user info, query or fragment, spaces or control characters; and
+    without any of ``api_paths`` in its path (the client adds those paths itself). ``what`` names the
+    setting in messages ("the endpoint"); every message shows the URL through :func:`redact_url`.
+
+    Raises:
+        TypeError: ``endpoint`` is not a str.
+        InvalidOptionsError: it breaks the rule.
+    """
+    if not isinstance(endpoint, str):
+        raise TypeError(f"{what} must be a str, got {type(endpoint).__name__}")
+    text = endpoint.strip()
+    if not text:
+        raise InvalidOptionsError(f"{what} is empty{empty_hint}")
+    shown = redact_url(text)
+    try:
+        url = URL(text)
+        host = url.host
+    except ValueError as err:
+        cause = None if _leaks(err, text) else err
+        raise InvalidOptionsError(f"{what} {shown!r} is not a URL {hint}") from cause
+    if url.scheme not in ("https", "http") or not host:
+        raise InvalidOptionsError(f"{what} {shown!r} must be an https URL {hint}")
+    if url.user or url.password:
+        raise InvalidOptionsError(
+            f"{what} must not carry credentials (user info before '@'): pass them as the credential"
+        )
+    if url.scheme == "http" and not allow_insecure_http and not is_loopback(host):
+        raise InvalidOptionsError(
+            f"{what} {shown!r} is plain http to another machine: the key or token would cross the network "
+            "in clear text; use https, or pass allow_insecure_http=True if the network is trusted"
+        )
+    if url.query_string or url.fragment or "?" in text or "#" in text:
+        raise InvalidOptionsError(f"{what} {shown!r} must not carry a query or fragment")
+    problem = bad_character(text, allow_non_ascii=True)
+    if problem is not None:
+        raise InvalidOptionsError(f"{what} {shown!r} must not contain spaces or control characters: it has {problem}")
+    path = url.path.lower()
+    for api_path in api_paths:
+        if api_path in path:
+            raise InvalidOptionsError(
+                f"{what} {shown!r} includes an API path: pass only the resource endpoint {hint}; "
+                "the client adds the paths itself"
+            )
+    return url.with_path(url.path.rstrip("/"))
+
+
+def bad_character(
+    value: str,
+    *,
+    allow_space: bool = False,
+    allow_tab: bool = False,
+    allow_non_ascii: bool = False,
+    secret: bool = False,
+) -> str | None:
+    """The first character of ``value`` that cannot go on the wire as it is, described, or ``None``.
+
+    Always refused: control characters (C0, DEL, C1; tabs unless ``allow_tab``) and lone surrogates;
+    spaces unless ``allow_space``; anything outside ASCII unless ``allow_non_ascii``. The description
+    names the character by its kind and position, such as "a line feed (U+000A) at position 32"; with
+    ``secret``, a character that could be part of the secret is not named, only located.
+    """
+    for position, char in enumerate(value):
+        code = ord(char)
+        if 0x21 <= code <= 0x7E or (allow_space and code == 0x20) or (allow_tab and code == 0x09):
+            continue
+        category = unicodedata.category(char)
+        if code > 0x7E and category not in ("Cc", "Cs") and allow_non_ascii:
+            continue
+        name = _CHARACTER_NAMES.get(code)
+        if name is None:
+            name = (
+                "a control character"
+                if category == "Cc"
+                else "a lone surrogate (text decoded from bytes that are not UTF-8)"
+                if category == "Cs"
+                else "a non-ASCII character"
+            )
+            if category not in ("Cc", "Cs") and secret:
+                return f"{name} at position {position}"
+        return f"{name} (U+{code:04X}) at position {position}"
+    return None
+
+
+def _leaks(err: ValueError, text: str) -> bool:
+    # yarl's messages may quote the URL, user info or query included: then the cause is dropped.
+    message = str(err)
+    return any(part and part in message for part in (text.partition("?")[2], text.partition("#")[2], _userinfo(text)))
+
+
+def _userinfo(text: str) -> str:
+    _, sep, rest = text.partition("://")
+    authority = rest.partition("/")[0] if sep else ""
+    return authority.rpartition("@")[0]
