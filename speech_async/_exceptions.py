@@ -10,7 +10,8 @@ Everything the client raises on purpose derives from :class:`SpeechError`::
     ├── AudioSourceError                     reading the audio failed while it was being sent
     │   └── AudioNotReplayableError          a retry was due, but a one-shot stream cannot be sent again
     ├── SpeechConnectionError                no usable response arrived (DNS, refused, reset, TLS)
-    │   └── SpeechTimeoutError (also TimeoutError)
+    │   ├── SpeechTimeoutError (also TimeoutError)
+    │   └── ClientClosedError                the client was closed while the request was under way
     ├── SpeechStatusError                    the service answered with an error status
     │   ├── BadRequestError                  400
     │   ├── AuthenticationError              401
@@ -21,8 +22,10 @@ Everything the client raises on purpose derives from :class:`SpeechError`::
     │   ├── UnsupportedMediaTypeError        415
     │   ├── UnprocessableEntityError         422
     │   ├── RateLimitError                   429
+    │   ├── RedirectError                    3xx: the Speech APIs never redirect, so none is followed
     │   └── ServiceError                     500 and above
-    └── ResponseDecodeError (also ValueError) a response body that does not have the documented shape
+    ├── ResponseDecodeError (also ValueError) a response body that does not have the documented shape
+    └── ResponseTooLargeError                a response body larger than Limits.max_response_bytes
 
 A misused client (used after ``close()``, entered twice) raises ``RuntimeError``, and an argument of
 the wrong type raises ``TypeError``. No aiohttp or msgspec exception escapes: each is wrapped, with the
@@ -42,6 +45,7 @@ __all__ = [
     "AudioSourceError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "CredentialError",
     "InvalidAudioError",
@@ -51,7 +55,9 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ServiceError",
     "SpeechConnectionError",
     "SpeechError",
@@ -115,6 +121,28 @@ class SpeechConnectionError(SpeechError):
 
 class SpeechTimeoutError(SpeechConnectionError, TimeoutError):
     """A phase of the request took longer than its configured timeout."""
+
+
+class ClientClosedError(SpeechConnectionError):
+    """The client whose connections carried this request was closed before the request ended.
+
+    A token exchange started by one client and awaited by another (they share a credential) fails with
+    this when the first client closes; the token cache then starts the exchange again on the other's
+    connections instead of counting it as a failure.
+    """
+
+
+class ResponseTooLargeError(SpeechError):
+    """The response body was larger than ``Limits.max_response_bytes``; no more than that was read.
+
+    Never retried: the same request would get the same answer. ``limit`` is the bound in bytes.
+    """
+
+    def __init__(self, message: str, *, limit: int, status_code: int, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.status_code = status_code
+        self.request_id = request_id
 
 
 class ResponseDecodeError(SpeechError, ValueError):
@@ -225,6 +253,28 @@ class RateLimitError(SpeechStatusError):
         from ._retry import parse_retry_after
 
         return parse_retry_after(self.headers)
+
+
+class RedirectError(SpeechStatusError):
+    """3xx: the server answered with a redirect, which the Speech REST APIs never send.
+
+    No redirect is followed, so neither the audio nor a key or token goes to the host it names, and
+    none is retried. ``location`` is the ``Location`` header without its query string and fragment
+    (which may carry a signature), or ``None`` when there was none.
+    """
+
+    @property
+    def location(self) -> str | None:
+        """Where the redirect pointed, without its query string and fragment."""
+        from ._urls import strip_query
+
+        raw = self.headers.get("Location") or self.headers.get("location")
+        return strip_query(raw) if raw else None
+
+    def _describe(self) -> str:
+        text = super()._describe()
+        location = self.location
+        return f"{text}; redirected to {location}, which is not followed" if location else text
 
 
 class ServiceError(SpeechStatusError):

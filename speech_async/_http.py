@@ -8,6 +8,7 @@ bytes again, so that a later attempt gets a fresh, complete body.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import platform
 import time
@@ -21,22 +22,26 @@ import aiohttp.abc
 import aiohttp.payload
 import anyio
 import msgspec
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._config import RetryPolicy, Timeouts
+from ._config import DEFAULT_LIMITS, RetryPolicy, Timeouts
 from ._credentials import Authenticator
 from ._exceptions import (
     AudioNotReplayableError,
     AudioSourceError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
     RateLimitError,
+    RedirectError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     ServiceError,
     SpeechConnectionError,
     SpeechError,
@@ -59,6 +64,15 @@ CLIENT_REQUEST_ID_HEADER: Final = "x-ms-client-request-id"
 
 USER_AGENT: Final = f"speech-async/{__version__} Python/{platform.python_version()} ({platform.platform(terse=True)})"
 _REQUEST_ID_HEADERS: Final = ("apim-request-id", "x-ms-request-id", "x-request-id")
+
+_SECRET_HEADERS: Final = frozenset({"authorization", "ocp-apim-subscription-key", "proxy-authorization", "cookie"})
+_REDACTED: Final = "<redacted>"
+_READ_SIZE: Final = 1024 * 1024
+
+# How long the request being sent may wait for "100 Continue" (see _Request): set around each send.
+_CONTINUE_WAIT: Final[contextvars.ContextVar[float | None]] = contextvars.ContextVar(
+    "speech_async_continue_wait", default=None
+)
 
 _STATUS_ERRORS: Final[Mapping[int, type[SpeechStatusError]]] = {
     400: BadRequestError,
@@ -107,6 +121,29 @@ class _Send:
     body: Body | None
     timeouts: Timeouts
     expect_continue: bool
+    max_response_bytes: int
+
+
+class _Request(aiohttp.ClientRequest):
+    """aiohttp's request, with the wait for ``100 Continue`` bounded.
+
+    aiohttp holds the body back until the interim response comes, for as long as it takes; a server
+    (or a load balancer in front of a dead one) that reads the headers and says nothing would hold the
+    request forever. Like curl and .NET, we send the body anyway after a short wait.
+    """
+
+    async def send(self, conn: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
+        waiter = self._continue
+        wait = _CONTINUE_WAIT.get()
+        if waiter is not None and wait is not None:
+            handle = self.loop.call_later(wait, _stop_waiting, waiter)
+            waiter.add_done_callback(lambda _: handle.cancel())
+        return await super().send(conn)
+
+
+def _stop_waiting(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(True)
 
 
 class _StreamPayload(aiohttp.payload.Payload):
@@ -120,6 +157,7 @@ class _StreamPayload(aiohttp.payload.Payload):
         self.failure: BaseException | None = None
         self.stalled = False
         self.bytes_sent = 0
+        self._task: asyncio.Task[Any] | None = None
 
     async def write(self, writer: aiohttp.abc.AbstractStreamWriter) -> None:
         await self.write_with_length(writer, None)
@@ -127,12 +165,18 @@ class _StreamPayload(aiohttp.payload.Payload):
     async def write_with_length(self, writer: aiohttp.abc.AbstractStreamWriter, content_length: int | None) -> None:
         # The bytes are produced afresh from the body; this payload object itself is single-use.
         self._consumed = True
+        # aiohttp runs this in a task of its own; remembered so that the request can wait for it to end
+        # before the body's source is closed (see settle()).
+        self._task = asyncio.current_task()
         chunks = self._body.chunks()
         try:
             if self._stall_timeout is None:
                 async for chunk in chunks:
                     await writer.write(chunk)
                     self.bytes_sent += len(chunk)
+                    # On a fast link the socket rarely fills, so write() rarely waits: give the loop
+                    # its turn after every chunk, whatever the source.
+                    await asyncio.sleep(0)
             else:
                 await self._write_watched(writer, chunks, self._stall_timeout)
         except Exception as exc:
@@ -140,6 +184,21 @@ class _StreamPayload(aiohttp.payload.Payload):
             raise
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
+
+    async def settle(self) -> None:
+        """Wait until the body writer has ended, stopping it if it still runs.
+
+        aiohttp cancels a writer that is still running when the response ends (an early answer, a
+        failure, a cancellation) but does not wait for it; closing the body's source before the writer
+        has left it would break the source (an async generator "already running").
+        """
+        task = self._task
+        if task is None or task.done() or task is asyncio.current_task():
+            return
+        cancelling: Callable[[], int] | None = getattr(task, "cancelling", None)  # Python 3.11+
+        if cancelling is None or not cancelling():
+            task.cancel()  # once: a second cancel would interrupt the source's own clean-up
+        await asyncio.wait({task})
 
     async def _write_watched(
         self, writer: aiohttp.abc.AbstractStreamWriter, chunks: AsyncIterator[bytes | memoryview], stall: float
@@ -152,6 +211,7 @@ class _StreamPayload(aiohttp.payload.Payload):
                     await writer.write(chunk)
                     self.bytes_sent += len(chunk)
                     scope.deadline = anyio.current_time() + stall
+                    await asyncio.sleep(0)  # the loop's turn, as above
         except TimeoutError:
             self.stalled = True
             raise
@@ -171,8 +231,10 @@ class Transport:
         session: aiohttp.ClientSession | None,
         connection_limit: int,
         user_agent: str | None,
+        max_response_bytes: int = DEFAULT_LIMITS.max_response_bytes,
     ) -> None:
         self._timeouts = timeouts
+        self._max_response_bytes = max_response_bytes
         self._retry = retry
         self._client_timeout = _client_timeout(timeouts)
         self._user_agent = f"{USER_AGENT} {user_agent}" if user_agent else USER_AGENT
@@ -189,6 +251,7 @@ class Transport:
                 timeout=self._client_timeout,
                 headers={"User-Agent": self._user_agent},
                 raise_for_status=False,
+                request_class=_Request,
             )
 
     async def close(self) -> None:
@@ -210,6 +273,7 @@ class Transport:
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
         expect_continue: bool = False,
+        max_response_bytes: int | None = None,
     ) -> T:
         """Send a request until it succeeds or the retry policy gives up; return the decoded response.
 
@@ -217,12 +281,16 @@ class Transport:
         which is retried like a transient failure when ``idempotent``). Every attempt carries the same
         ``x-ms-client-request-id``, credentials from ``auth`` fetched anew, and a body produced afresh
         from ``body``. ``expect_continue`` sends ``Expect: 100-continue`` and holds the body back until
-        the server's ``100 Continue``.
+        the server's ``100 Continue``, or ``Timeouts.expect_continue`` has passed (the client's own
+        session only; through a borrowed session, whose requests this cannot bound, the body goes at once
+        without the header). No redirect is followed, and no response body larger than
+        ``max_response_bytes`` is read.
         """
         policy = self._retry if retry is None else retry
         limits = self._timeouts if timeouts is None else timeouts
         headers.setdefault(CLIENT_REQUEST_ID_HEADER, str(uuid.uuid4()))
-        send = _Send(method, url, headers, body, limits, expect_continue)
+        most = self._max_response_bytes if max_response_bytes is None else max_response_bytes
+        send = _Send(method, url, headers, body, limits, expect_continue, most)
         if limits.total is None:
             return await self._attempts(send, decode, auth, idempotent, policy)
         try:
@@ -304,22 +372,33 @@ class Transport:
         method, url, body, limits = send.method, send.url, send.body, send.timeouts
         session = self._session
         if session is None:
-            raise RuntimeError("the transport is not open")
+            raise ClientClosedError(f"{method} {url.path}: the client was closed", request_sent=False)
         payload = _StreamPayload(body, limits.upload_stall) if body is not None else None
         extra: dict[str, Any] = {}
         if session is self._borrowed or limits is not self._timeouts:
             extra["timeout"] = self._client_timeout if limits is self._timeouts else _client_timeout(limits)
+        expect_continue = send.expect_continue
         if session is self._borrowed:
             headers.setdefault("User-Agent", self._user_agent)
+            # A borrowed session builds its own requests, whose wait for "100 Continue" cannot be
+            # bounded: the body goes at once, without the header, rather than risk waiting forever.
+            expect_continue = False
         started = time.perf_counter()
         if logger.isEnabledFor(logging.DEBUG):
             size = "no body" if body is None else f"{body.size} bytes" if body.size is not None else "chunked"
             logger.debug("sending %s %s (%s)", method, url.path, size)
+        token = _CONTINUE_WAIT.set(limits.expect_continue if limits.expect_continue is not None else limits.response)
         try:
             async with session.request(
-                method, url, headers=headers, data=payload, expect100=send.expect_continue, **extra
+                method,
+                url,
+                headers=headers,
+                data=payload,
+                expect100=expect_continue,
+                allow_redirects=False,
+                **extra,
             ) as resp:
-                content = await resp.read()
+                content = await _read_bounded(resp, send.max_response_bytes, method, url)
                 response = Response(
                     status=resp.status,
                     reason=resp.reason or "",
@@ -327,8 +406,27 @@ class Transport:
                     content=content,
                     request_id=_request_id(resp.headers),
                 )
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
-            raise _transport_error(err, payload, method, url, limits) from err
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as err:
+            _scrub(err)
+            if self._session is None or (isinstance(err, RuntimeError) and session.closed):
+                raise ClientClosedError(
+                    f"{method} {url.path}: the client was closed while the request was under way"
+                ) from err
+            if isinstance(err, RuntimeError):
+                raise
+            error = _transport_error(err, payload, method, url, limits)
+            if payload is not None and error is payload.failure:
+                # The body's own failure (the caller's audio source): its cause is the caller's
+                # exception, which aiohttp's wrapper must not replace.
+                raise error from error.__cause__
+            raise error from err
+        except BaseException as err:
+            _scrub(err)
+            raise
+        finally:
+            _CONTINUE_WAIT.reset(token)
+            if payload is not None:
+                await payload.settle()
         if logger.isEnabledFor(logging.INFO):
             logger.info(
                 "%s %s -> %d in %.1f ms (request id %s)",
@@ -338,9 +436,35 @@ class Transport:
                 (time.perf_counter() - started) * 1000,
                 response.request_id,
             )
-        if response.status >= 400:
+        if response.status >= 300:
             raise status_error(response)
         return response
+
+
+async def _read_bounded(resp: aiohttp.ClientResponse, limit: int, method: str, url: URL) -> bytes:
+    """The whole body, or a :class:`ResponseTooLargeError` once it is known to exceed ``limit`` bytes."""
+    declared = resp.content_length
+    if declared is None or declared > limit:
+        parts: list[bytes] = []
+        total = 0
+        if declared is None or declared <= limit:
+            while chunk := await resp.content.read(min(_READ_SIZE, limit + 1 - total)):
+                parts.append(chunk)
+                total += len(chunk)
+                if total > limit:
+                    break
+            else:
+                return b"".join(parts)
+        resp.close()  # the rest is never read: the connection cannot be reused
+        size = f"{declared} bytes" if declared is not None else f"more than {limit} bytes"
+        raise ResponseTooLargeError(
+            f"the response to {method} {url.path} ({resp.status}) is {size}, over the limit of {limit} bytes "
+            "(Limits.max_response_bytes); nothing more was read",
+            limit=limit,
+            status_code=resp.status,
+            request_id=_request_id(resp.headers),
+        )
+    return await resp.read()
 
 
 def json_decoder(decoder: msgspec.json.Decoder[T], what: str) -> Callable[[Response], T]:
@@ -365,7 +489,9 @@ def json_decoder(decoder: msgspec.json.Decoder[T], what: str) -> Callable[[Respo
 def status_error(response: Response) -> SpeechStatusError:
     """The exception for an error response: the class by status, with the decoded error body."""
     status = response.status
-    cls = _STATUS_ERRORS.get(status) or (ServiceError if status >= 500 else SpeechStatusError)
+    cls = _STATUS_ERRORS.get(status) or (
+        ServiceError if status >= 500 else RedirectError if 300 <= status < 400 else SpeechStatusError
+    )
     return cls(
         status_code=status,
         reason=response.reason,
@@ -401,6 +527,53 @@ def _transport_error(
     if isinstance(err, aiohttp.ServerDisconnectedError):
         return SpeechConnectionError(f"the server closed the connection during {method} {url.path}")
     return SpeechConnectionError(f"{method} {url.path} failed: {type(err).__name__}: {err}")
+
+
+def _scrub(err: BaseException) -> None:
+    """Redact credentials from aiohttp's exceptions in ``err``'s chain, in place.
+
+    aiohttp keeps the request's headers (``Ocp-Apim-Subscription-Key``, ``Authorization``) in the
+    ``request_info`` of its response errors, and their ``repr`` shows them; such an exception becomes
+    the ``__cause__`` of ours, so it must hold no secret.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    stack: list[BaseException] = []
+    while current is not None or stack:
+        if current is None:
+            current = stack.pop()
+        if id(current) in seen:
+            current = None
+            continue
+        seen.add(id(current))
+        _redact_request_info(current)
+        if current.__context__ is not None and current.__context__ is not current.__cause__:
+            stack.append(current.__context__)
+        current = current.__cause__
+
+
+def _redact_request_info(err: BaseException) -> None:
+    if isinstance(err, aiohttp.ClientResponseError):
+        err.history = ()  # earlier responses, whose requests carried the same headers
+    for name, value in list(vars(err).items()):
+        if isinstance(value, aiohttp.RequestInfo):
+            setattr(err, name, _redacted(value))
+    if any(isinstance(arg, aiohttp.RequestInfo) for arg in err.args):
+        err.args = tuple(
+            _redacted(arg)
+            if isinstance(arg, aiohttp.RequestInfo)
+            else ()
+            if isinstance(err, aiohttp.ClientResponseError)
+            else arg
+            for arg in err.args
+        )
+
+
+def _redacted(info: aiohttp.RequestInfo) -> aiohttp.RequestInfo:
+    headers = CIMultiDict(
+        (name, _REDACTED if name.lower() in _SECRET_HEADERS else value) for name, value in info.headers.items()
+    )
+    return aiohttp.RequestInfo(info.url, info.method, CIMultiDictProxy(headers), info.real_url)
 
 
 def _client_timeout(timeouts: Timeouts) -> aiohttp.ClientTimeout:

@@ -13,14 +13,21 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ._exceptions import ResponseDecodeError, SpeechConnectionError, SpeechError, SpeechStatusError
+from ._exceptions import (
+    ClientClosedError,
+    ResponseDecodeError,
+    SpeechConnectionError,
+    SpeechError,
+    SpeechStatusError,
+)
 
 if TYPE_CHECKING:
     from ._config import RetryPolicy
 
 __all__ = ["Cooldown", "backoff", "parse_retry_after", "retry_delay"]
 
-_MAX_RETRY_AFTER = 120.0  # seconds; a larger or absurd value is capped rather than obeyed
+_MAX_RETRY_AFTER = 120.0  # seconds; a larger value is capped rather than obeyed
+_ABSURD_RETRY_AFTER = 86_400.0  # seconds; a value beyond a day is nonsense, not a request to wait
 
 
 def parse_retry_after(
@@ -29,15 +36,19 @@ def parse_retry_after(
     """Return the delay in seconds that the response headers ask for, or ``None`` if they don't.
 
     ``retry-after-ms`` (and ``x-ms-retry-after-ms``) win over ``Retry-After``, which may hold seconds or
-    an HTTP date. Negative values count as zero; values above ``cap`` (two minutes) are capped.
+    an HTTP date. A value that is negative (a date in the past included), not a number, infinite or
+    beyond a day asks for nothing: ``None``, so that the policy's own backoff applies and a broken
+    header never causes a zero-delay burst. Values above ``cap`` (two minutes) are capped.
     """
     for name in ("retry-after-ms", "x-ms-retry-after-ms"):
         raw = _get(headers, name)
         if raw is not None:
             try:
-                return _clamp(float(raw) / 1000.0, cap)
+                delay = _clamp(float(raw) / 1000.0, cap)
             except ValueError:
-                pass
+                delay = None
+            if delay is not None:
+                return delay
     raw = _get(headers, "retry-after")
     if raw is None:
         return None
@@ -64,9 +75,8 @@ def _get(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def _clamp(seconds: float, cap: float | None) -> float | None:
-    if seconds != seconds:  # NaN
+    if not 0.0 <= seconds <= _ABSURD_RETRY_AFTER:  # NaN, infinities and negatives fail this too
         return None
-    seconds = max(seconds, 0.0)
     return seconds if cap is None else min(seconds, cap)
 
 
@@ -89,7 +99,7 @@ def retry_delay(
     ``idempotent`` says whether repeating the request is harmless even if the service already acted on
     it; when it is not, only failures that happened before the request was sent are retried.
     """
-    if attempt >= policy.max_attempts:
+    if attempt >= policy.max_attempts or isinstance(error, ClientClosedError):
         return None
     if isinstance(error, SpeechStatusError):
         if error.status_code not in policy.statuses:

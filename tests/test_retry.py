@@ -33,11 +33,16 @@ NOW = 1_800_000_000.0
         ({"x-ms-retry-after-ms": "1500"}, 1.5),
         ({"retry-after-ms": "100", "Retry-After": "9"}, 0.1),
         ({"Retry-After": email.utils.formatdate(NOW + 30, usegmt=True)}, 30.0),
-        ({"Retry-After": email.utils.formatdate(NOW - 30, usegmt=True)}, 0.0),
-        ({"Retry-After": "-4"}, 0.0),
-        ({"Retry-After": "100000"}, 120.0),
+        ({"Retry-After": email.utils.formatdate(NOW - 30, usegmt=True)}, None),
+        ({"Retry-After": "-4"}, None),
+        ({"retry-after-ms": "-5000", "Retry-After": "3"}, 3.0),
+        ({"Retry-After": "50000"}, 120.0),
+        ({"Retry-After": "100000"}, None),
+        ({"Retry-After": "inf"}, None),
+        ({"Retry-After": "1e400"}, None),
         ({"Retry-After": "soon"}, None),
         ({"retry-after-ms": "nan"}, None),
+        ({"Retry-After": "NaN"}, None),
         ({}, None),
     ],
     ids=[
@@ -49,8 +54,13 @@ NOW = 1_800_000_000.0
         "http-date",
         "past-date",
         "negative",
+        "negative-ms-falls-through",
         "capped",
+        "absurd",
+        "infinite",
+        "overflow",
         "garbage",
+        "nan-ms",
         "nan",
         "absent",
     ],
@@ -60,7 +70,43 @@ def test_parse_retry_after(headers: dict[str, str], expected: float | None) -> N
 
 
 def test_parse_retry_after_without_cap() -> None:
-    assert parse_retry_after({"Retry-After": "100000"}, cap=None) == 100000.0
+    assert parse_retry_after({"Retry-After": "50000"}, cap=None) == 50000.0
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "inf", "-inf", "999999999", "soon", ""])
+def test_a_broken_retry_after_falls_back_to_the_backoff(value: str) -> None:
+    """A broken Retry-After never makes a zero-delay burst: the policy's own backoff applies."""
+    policy = RetryPolicy(backoff_base=0.5, backoff_max=10.0)
+    error = _status(ServiceError, 503, {"Retry-After": value})
+    assert retry_delay(error, 1, policy, idempotent=True, rng=lambda: 1.0) == 0.5
+    assert retry_delay(error, 3, policy, idempotent=True, rng=lambda: 1.0) == 2.0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_attempts": 2.5},
+        {"max_attempts": True},
+        {"max_attempts": "3"},
+        {"max_attempts": 0},
+        {"backoff_base": float("nan")},
+        {"backoff_max": float("inf")},
+        {"max_retry_after": -1.0},
+        {"budget": float("nan")},
+        {"budget": float("inf")},
+        {"budget": 0},
+        {"statuses": {503}},
+    ],
+    ids=repr,
+)
+def test_retry_policy_refuses_nonsense(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="RetryPolicy"):
+        RetryPolicy(**kwargs)  # pyright: ignore[reportArgumentType]
+
+
+def test_the_default_policy_allows_ten_attempts_within_its_budget() -> None:
+    assert RetryPolicy().max_attempts == 10
+    assert RetryPolicy().budget == 600.0
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 3, 8, 40])
@@ -136,8 +182,8 @@ def test_decode_errors_can_be_excluded() -> None:
     ("kwargs", "message"),
     [
         ({"max_attempts": 0}, "at least 1"),
-        ({"backoff_base": -1}, "must not be negative"),
-        ({"budget": 0}, "budget must be positive"),
+        ({"backoff_base": -1}, "at least 0"),
+        ({"budget": 0}, "budget must be a positive number"),
     ],
 )
 def test_policy_validation(kwargs: dict[str, float], message: str) -> None:
