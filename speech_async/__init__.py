@@ -32,7 +32,9 @@ from ._exceptions import (
     SpeechTimeoutError,
     UnprocessableEntityError,
     UnsupportedMediaTypeError,
+    WrongEventLoopError,
 )
+from ._models import ResponseInfo
 from ._models._errors import ErrorDetail, InnerError
 from ._models._fast import (
     CombinedPhrase,
@@ -106,6 +108,7 @@ __all__ = [
     "RecognitionStatus",
     "RedirectError",
     "ResponseDecodeError",
+    "ResponseInfo",
     "ResponseTooLargeError",
     "RetryPolicy",
     "ServiceError",
@@ -122,6 +125,7 @@ __all__ = [
     "UnsupportedMediaTypeError",
     "Word",
     "WordFeedback",
+    "WrongEventLoopError",
     "__version__",
 ]
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+import weakref
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
 
 import msgspec
 from yarl import URL
@@ -22,6 +25,8 @@ from ._config import (
     Limits,
     RetryPolicy,
     Timeouts,
+    coerce_retry,
+    coerce_timeouts,
 )
 from ._credentials import (
     DEFAULT_TOKEN_REFRESH,
@@ -30,10 +35,11 @@ from ._credentials import (
     make_authenticator,
     short_audio_authenticator,
 )
-from ._exceptions import InvalidOptionsError
+from ._exceptions import CredentialError, InvalidAudioError, InvalidOptionsError, WrongEventLoopError
 from ._http import Transport
 from ._models._fast import EnhancedMode, TranscriptionOptions, TranscriptionResult
 from ._models._short_audio import PronunciationAssessment, RecognitionMode, RecognitionResult
+from ._options import as_transcription_options, struct_from_mapping
 from ._resources import fast, short_audio
 from ._urls import bad_character, check_endpoint
 
@@ -55,14 +61,23 @@ _REGION: Final = re.compile(r"[a-z0-9]+")
 _NO_OPTIONS: Final = TranscriptionOptions()
 _API_PATHS: Final = ("speechtotext", "sts/v1.0")
 _SHORT_AUDIO_API_PATHS: Final = ("speech/recognition",)
+_MAX_PATH_CHARS: Final = 4096
+_SHOWN_AUDIO_CHARS: Final = 40
+_BASE64_TEXT: Final = re.compile(r"[A-Za-z0-9+/_\-\s]+={0,2}\s*")
+# The base64 of the first bytes of RIFF/WAV, ID3/MP3, FLAC, Ogg and WebM/Matroska audio.
+_BASE64_AUDIO_PREFIXES: Final = ("UklGR", "SUQz", "ZkxhQ", "T2dnU", "GkXfo")
+_DATA_URL: Final = re.compile(r"data:[\w.+-]*/?[\w.+-]*(;[^,]*)?,", re.IGNORECASE)
+_ENTRA_HINT: Final = f"{KEY_ENV} was not set, so Microsoft Entra ID (DefaultAzureCredential) was used"
+
+logger: Final = logging.getLogger("speech_async")
 
 
 class ClientOptions(TypedDict, total=False):
     """The keyword arguments of :class:`SpeechClient` besides endpoint and credential."""
 
     api_version: ApiVersion | str
-    timeout: Timeouts
-    retry: RetryPolicy
+    timeout: Timeouts | float | None
+    retry: RetryPolicy | int | None
     limits: Limits
     session: aiohttp.ClientSession | None
     connection_limit: int
@@ -99,8 +114,12 @@ class SpeechClient:
             an :class:`IssueTokenCredential` (a key exchanged for tokens); an ``azure.identity.aio``
             credential (Microsoft Entra ID); a :class:`BearerToken`; or an async function returning a token.
         api_version: The default ``api-version`` of fast transcription; each call may override it.
-        timeout: Limits for each phase of a request; there is no total limit unless you set one.
-        retry: When failed requests are sent again (408, 429, 5xx, connection failures, timeouts).
+        timeout: Limits for each phase of a request; there is no total limit unless you set one. A
+            number of seconds sets every phase to it, as httpx does (``30`` is ``Timeouts(connect=30,
+            upload_stall=30, response=30)``, still without a total limit); ``None`` keeps the defaults.
+        retry: When failed requests are sent again (408, 429, 5xx, connection failures, timeouts). An
+            int is a number of retries, as openai's ``max_retries``: ``3`` is ``RetryPolicy(max_attempts=4)``,
+            and ``0`` or ``False`` turns retries off; ``None`` keeps the default policy.
         limits: The service limits checked before sending.
         session: An aiohttp session to borrow instead of creating one; the client never closes it.
         connection_limit: The most connections the client's own session opens at once.
@@ -126,8 +145,8 @@ class SpeechClient:
         credential: object,
         *,
         api_version: ApiVersion | str = LATEST_API_VERSION,
-        timeout: Timeouts = DEFAULT_TIMEOUTS,
-        retry: RetryPolicy = DEFAULT_RETRY,
+        timeout: Timeouts | float | None = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy | int | None = DEFAULT_RETRY,
         limits: Limits = DEFAULT_LIMITS,
         session: aiohttp.ClientSession | None = None,
         connection_limit: int = 100,
@@ -144,6 +163,7 @@ class SpeechClient:
             allow_insecure_http=allow_insecure_http,
             api_paths=_API_PATHS,
             empty_hint=f": set it (or {ENDPOINT_ENV}) to your resource endpoint",
+            resource_endpoint=True,
         )
         self._short_audio_base = (
             short_audio.short_audio_base(self._endpoint)
@@ -154,8 +174,11 @@ class SpeechClient:
                 allow_insecure_http=allow_insecure_http,
                 api_paths=_SHORT_AUDIO_API_PATHS,
                 hint="such as https://eastus.stt.speech.microsoft.com",
+                region_url="https://{region}.stt.speech.microsoft.com",
             )
         )
+        timeouts = coerce_timeouts(timeout) or DEFAULT_TIMEOUTS
+        self._retry = coerce_retry(retry) or DEFAULT_RETRY
         _check_user_agent(user_agent)
         self._resource_id = None if resource_id is None else check_resource_id(resource_id)
         self._api_version = _check_api_version(api_version)
@@ -165,8 +188,8 @@ class SpeechClient:
         if not token_refresh_interval > 0:
             raise ValueError("token_refresh_interval must be a positive number of seconds")
         self._transport = Transport(
-            timeouts=timeout,
-            retry=retry,
+            timeouts=timeouts,
+            retry=self._retry,
             session=session,
             connection_limit=connection_limit,
             user_agent=user_agent,
@@ -182,6 +205,9 @@ class SpeechClient:
         )
         self._short_audio_auth: Authenticator | None = None
         self._state = _State.UNOPENED
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_ended = False
+        self._loop_watch: AsyncGenerator[None, None] | None = None
         self._entered = False
         self._transcribe_url = self._endpoint / fast.TRANSCRIBE_PATH
         self._transcribe_urls: dict[str, URL] = {}
@@ -192,8 +218,16 @@ class SpeechClient:
 
         ``credential`` replaces the key from the environment when given. With neither, the client uses
         Microsoft Entra ID through ``azure.identity.aio.DefaultAzureCredential`` (which needs the
-        resource's custom-domain endpoint), as the service's quickstart does. Every other keyword is
-        passed on to :class:`SpeechClient`.
+        resource's custom-domain endpoint), as the service's quickstart does; it says so in an INFO log
+        line (logger ``speech_async``), and a failure to get a token says that the key was not set.
+        Every other keyword is passed on to :class:`SpeechClient`.
+
+        Raises:
+            InvalidOptionsError: neither endpoint variable is set; ``AZURE_SPEECH_API_KEY`` is set but
+                empty; or it is not set while a look-alike is (``AZURE_SPEECH_KEY``, ``SPEECH_KEY``,
+                ``azure_speech_api_key``...), which would otherwise fall back to Microsoft Entra ID (and
+                on a developer's machine, quietly to their ``az login``). Only the variables' names are
+                shown, never their values.
         """
         from ._credentials import KeyCredential
 
@@ -201,20 +235,39 @@ class SpeechClient:
         if not endpoint:
             region = os.environ.get(REGION_ENV, "").strip().lower()
             if not region:
+                look_alikes = _look_alikes(("ENDPOINT", "REGION", "URL", "LOCATION"), {ENDPOINT_ENV, REGION_ENV})
+                found = f"; {_names(look_alikes)} set, but the client reads only these two" if look_alikes else ""
                 raise InvalidOptionsError(
                     f"set {ENDPOINT_ENV} to your resource endpoint (or {REGION_ENV} to its region, such as eastus)"
+                    f"{found}"
                 )
             if not _REGION.fullmatch(region):
                 raise InvalidOptionsError(f"{REGION_ENV}={region!r} is not a region name such as 'eastus'")
             endpoint = f"https://{region}.api.cognitive.microsoft.com"
         if credential is None:
-            key = os.environ.get(KEY_ENV, "").strip()
+            raw_key = os.environ.get(KEY_ENV)
+            key = (raw_key or "").strip()
             if key:
                 credential = KeyCredential(key)
+            elif raw_key is not None:
+                raise InvalidOptionsError(
+                    f"{KEY_ENV} is set but empty: set it to the resource key, or unset it to use Microsoft "
+                    "Entra ID (DefaultAzureCredential)"
+                )
             else:
+                look_alikes = _look_alikes(("KEY",), {KEY_ENV})
+                if look_alikes:
+                    raise InvalidOptionsError(
+                        f"{KEY_ENV} is not set, but {_names(look_alikes)}: did you mean {KEY_ENV}? Set {KEY_ENV} "
+                        "to the resource key (the client reads no other name), or pass credential= explicitly; "
+                        "without a key the client would fall back to Microsoft Entra ID (DefaultAzureCredential)"
+                    )
                 from azure.identity.aio import DefaultAzureCredential
 
-                credential = DefaultAzureCredential()
+                logger.info(
+                    "%s is not set: using Microsoft Entra ID (azure.identity.aio.DefaultAzureCredential)", KEY_ENV
+                )
+                credential = _EntraFallback(DefaultAzureCredential())
         return cls(endpoint, credential, **options)
 
     @property
@@ -238,11 +291,9 @@ class SpeechClient:
         return self._state is _State.CLOSED
 
     async def __aenter__(self) -> Self:
-        if self._state is _State.CLOSED:
-            raise RuntimeError("this SpeechClient is closed; create a new one")
+        await self._ensure_open()
         if self._entered:
             raise RuntimeError("this SpeechClient is already in use as a context manager; enter it only once")
-        self._ensure_open()
         self._entered = True
         return self
 
@@ -252,10 +303,33 @@ class SpeechClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the connections (and the credential's, if it holds any). Closing twice is harmless."""
+        """Close the connections (and the credential's, if it holds any). Closing twice is harmless.
+
+        A client whose event loop has ended (``asyncio.run`` returned) closed its connections then, so
+        closing it afterwards, from another loop, is harmless too.
+
+        Raises:
+            WrongEventLoopError: the client is open on another event loop, which is still running.
+        """
         if self._state is _State.CLOSED:
             return
+        if self._state is _State.OPENED and self._loop is not None and self._loop.is_closed():
+            # Closed without shutting down its async generators (not by asyncio.run): the connections
+            # cannot be closed from another loop, and are left to the garbage collector.
+            self._state = _State.CLOSED
+            self._loop_watch = None
+            return
+        if self._state is _State.OPENED:
+            self._check_loop()
         self._state = _State.CLOSED
+        watch, self._loop_watch = self._loop_watch, None
+        try:
+            await self._close_connections()
+        finally:
+            if watch is not None:
+                await watch.aclose()  # it finds the client closed, and does nothing
+
+    async def _close_connections(self) -> None:
         # The credential first: a token exchange this client started for clients that share the credential
         # is then known to be orphaned when closing the connections below makes it fail, and the others
         # get their token on their own connections (see TokenCache).
@@ -268,12 +342,12 @@ class SpeechClient:
         self,
         audio: AudioInput | None = None,
         *,
-        options: TranscriptionOptions | None = None,
+        options: TranscriptionOptions | Mapping[str, object] | None = None,
         api_version: ApiVersion | str | None = None,
         extra_definition: Mapping[str, object] | None = None,
         filename: str | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: Timeouts | None = None,
+        retry: RetryPolicy | int | None = None,
+        timeout: Timeouts | float | None = None,
         spool: bool = False,
     ) -> TranscriptionResult:
         """Transcribe audio with fast transcription (or LLM speech, through ``options.enhanced_mode``).
@@ -288,8 +362,9 @@ class SpeechClient:
                 nested objects are merged, so ``{"enhancedMode": {"newField": 1}}`` adds one field.
             filename: The file name sent with the audio (defaults to the path's or file's name). It
                 may not hold control characters; quotes and backslashes are escaped.
-            retry: Overrides the client's retry policy for this call.
-            timeout: Overrides the client's timeouts for this call.
+            retry: Overrides the client's retry policy for this call; an int is a number of retries (``0``
+                or ``False``: none), with the client's other retry settings.
+            timeout: Overrides the client's timeouts for this call; a number of seconds sets every phase.
             spool: Copy a one-shot stream (an async iterable, an unseekable file) to a temporary file
                 before sending, so that it can be sent again if an attempt fails.
 
@@ -302,9 +377,12 @@ class SpeechClient:
             SpeechStatusError: the service answered with an error; the subclass tells which.
             SpeechConnectionError: no usable response arrived.
         """
+        _check_audio_text(audio)
+        policy = coerce_retry(retry, base=self._retry)
+        timeouts = coerce_timeouts(timeout)
         if filename is not None:
             _check_filename(filename)
-        transport = self._ensure_open()
+        transport = await self._ensure_open()
         version = self._api_version if api_version is None else _check_api_version(api_version)
         return await fast.transcribe(
             transport,
@@ -316,8 +394,8 @@ class SpeechClient:
             limits=self._limits,
             extra_definition=extra_definition,
             filename=filename,
-            retry=retry,
-            timeouts=timeout,
+            retry=policy,
+            timeouts=timeouts,
             spool=spool,
         )
 
@@ -327,12 +405,12 @@ class SpeechClient:
         *,
         target_language: str,
         prompt: Sequence[str] | None = None,
-        options: TranscriptionOptions | None = None,
+        options: TranscriptionOptions | Mapping[str, object] | None = None,
         api_version: ApiVersion | str | None = None,
         extra_definition: Mapping[str, object] | None = None,
         filename: str | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: Timeouts | None = None,
+        retry: RetryPolicy | int | None = None,
+        timeout: Timeouts | float | None = None,
         spool: bool = False,
     ) -> TranscriptionResult:
         """Translate speech into ``target_language`` (such as ``"de"``) with LLM speech.
@@ -340,8 +418,12 @@ class SpeechClient:
         A shortcut for :meth:`transcribe` with ``EnhancedMode(task="translate", target_language=...,
         prompt=...)``; any other settings of ``options.enhanced_mode`` are kept.
         """
-        base = _NO_OPTIONS if options is None else options
-        mode = base.enhanced_mode or EnhancedMode()
+        _check_audio_text(audio)
+        retry = coerce_retry(retry, base=self._retry)
+        timeout = coerce_timeouts(timeout)
+        base = _NO_OPTIONS if options is None else as_transcription_options(options)
+        current = base.enhanced_mode
+        mode = current if isinstance(current, EnhancedMode) else EnhancedMode()
         mode = msgspec.structs.replace(
             mode,
             enabled=True,
@@ -369,11 +451,11 @@ class SpeechClient:
         output_format: Literal["simple", "detailed"] | None = None,
         profanity: Literal["masked", "removed", "raw"] | None = None,
         endpoint_id: str | None = None,
-        pronunciation_assessment: PronunciationAssessment | None = None,
+        pronunciation_assessment: PronunciationAssessment | Mapping[str, object] | None = None,
         chunked: bool = True,
         filename: str | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: Timeouts | None = None,
+        retry: RetryPolicy | int | None = None,
+        timeout: Timeouts | float | None = None,
         spool: bool = False,
     ) -> RecognitionResult:
         """Recognize up to 60 seconds of speech with the REST API for short audio.
@@ -397,8 +479,9 @@ class SpeechClient:
             chunked: Send with ``Transfer-Encoding: chunked`` and ``Expect: 100-continue`` (the
                 documented, lower-latency way); ``False`` sends a ``Content-Length`` when it is known.
             filename: The name used in error messages (defaults to the path's or file's name).
-            retry: Overrides the client's retry policy for this call.
-            timeout: Overrides the client's timeouts for this call.
+            retry: Overrides the client's retry policy for this call; an int is a number of retries (``0``
+                or ``False``: none), with the client's other retry settings.
+            timeout: Overrides the client's timeouts for this call; a number of seconds sets every phase.
             spool: Copy a one-shot stream to a temporary file first, so it can be sent again.
 
         Returns:
@@ -414,7 +497,10 @@ class SpeechClient:
             SpeechStatusError: the service answered with an error; the subclass tells which.
             SpeechConnectionError: no usable response arrived.
         """
-        transport = self._ensure_open()
+        _check_audio_text(audio)
+        policy = coerce_retry(retry, base=self._retry)
+        timeouts = coerce_timeouts(timeout)
+        transport = await self._ensure_open()
         if output_format is None:
             output_format = "simple" if pronunciation_assessment is None else "detailed"
         elif pronunciation_assessment is not None and output_format != "detailed":
@@ -438,23 +524,69 @@ class SpeechClient:
             url,
             auth,
             audio=audio,
-            assessment=pronunciation_assessment,
+            assessment=(
+                struct_from_mapping(PronunciationAssessment, pronunciation_assessment)
+                if isinstance(pronunciation_assessment, Mapping)
+                else pronunciation_assessment
+            ),
             limits=self._limits,
             filename=filename,
             chunked=chunked,
-            retry=retry,
-            timeouts=timeout,
+            retry=policy,
+            timeouts=timeouts,
             spool=spool,
         )
 
-    def _ensure_open(self) -> Transport:
+    async def _ensure_open(self) -> Transport:
         if self._state is _State.OPENED:
+            self._check_loop()
             return self._transport
+        if self._loop_ended:
+            self._check_loop()
         if self._state is _State.CLOSED:
             raise RuntimeError("this SpeechClient is closed; create a new one")
+        self._loop = asyncio.get_running_loop()
         self._transport.open()
         self._state = _State.OPENED
+        # An async generator started on the loop is closed by the loop's shutdown_asyncgens(), which
+        # asyncio.run() calls before closing the loop: the client's connections are then closed on their
+        # own loop, so that a client left open does not warn about an unclosed session when the loop
+        # ends, and a later use from another loop gets a WrongEventLoopError instead of a dead session.
+        watch = self._loop_watch = self._watch_loop(weakref.ref(self))
+        await anext(watch)
         return self._transport
+
+    def _check_loop(self) -> None:
+        loop = self._loop
+        if loop is None or loop is asyncio.get_running_loop():
+            return
+        if self._loop_ended or loop.is_closed():
+            closed_too = "; its connections were closed with it" if self._loop_ended else ""
+            raise WrongEventLoopError(
+                "this SpeechClient belongs to the event loop it was opened on, which has ended (an asyncio.run() "
+                f"call returned){closed_too}. Create the client inside the coroutine that asyncio.run() runs "
+                "(async with SpeechClient(...) as client:), once per asyncio.run()"
+            )
+        raise WrongEventLoopError(
+            "this SpeechClient belongs to the event loop it was opened on, and is used from another one; "
+            "use it only on that loop (or create one client per event loop)"
+        )
+
+    @staticmethod
+    async def _watch_loop(ref: weakref.ref[SpeechClient]) -> AsyncGenerator[None, None]:
+        # Holds only a weak reference: a client dropped without close() still warns, as aiohttp's do.
+        try:
+            yield
+        finally:
+            client = ref()
+            if client is not None and client._state is _State.OPENED:
+                client._loop_ended = True
+                client._state = _State.CLOSED
+                client._loop_watch = None
+                try:
+                    await client._close_connections()
+                except Exception:  # the loop is ending: nothing can be done about it, nor anyone told
+                    logger.debug("closing a SpeechClient as its event loop ended failed", exc_info=True)
 
     def _url_for(self, version: str) -> URL:
         url = self._transcribe_urls.get(version)
@@ -496,3 +628,83 @@ def _check_filename(filename: str) -> None:
             f"filename {filename!r} has {problem}: it is sent in the upload's Content-Disposition header, "
             "which cannot carry control characters; pass a name without them"
         )
+
+
+def _check_audio_text(audio: object) -> None:
+    """Refuse a ``str`` that holds data rather than a path, before it reaches the file system."""
+    if not isinstance(audio, str) or fast.is_audio_url(audio):
+        return
+    if "\x00" in audio:
+        reason = "holds a NUL character, which no path has"
+    elif _DATA_URL.match(audio):
+        reason = "is a data: URL"
+    elif _BASE64_TEXT.fullmatch(audio) and (
+        len(audio) >= 256 or (len(audio) >= 16 and audio.startswith(_BASE64_AUDIO_PREFIXES))
+    ):
+        reason = "looks like base64 text"
+    elif len(audio) > _MAX_PATH_CHARS:
+        reason = f"is longer than any path ({_MAX_PATH_CHARS} characters)"
+    else:
+        return
+    shown = audio[:_SHOWN_AUDIO_CHARS]
+    more = "..." if len(audio) > _SHOWN_AUDIO_CHARS else ""
+    raise InvalidAudioError(
+        f"the audio is a str of {len(audio):,} characters that {reason} ({shown!r}{more}): expected a path "
+        "or bytes; to send base64 data, decode it first (base64.b64decode(text)), and pass the bytes"
+    )
+
+
+def _look_alikes(suffixes: tuple[str, ...], exact: set[str]) -> list[str]:
+    """Environment variables whose names look like one of ``exact`` but are not: a Speech variable
+    (a word of the name has SPEECH in it) whose last word ends with one of ``suffixes``, or one of
+    ``exact`` in another case. Names only: the values may be secrets."""
+    found: list[str] = []
+    for name in os.environ:
+        if name in exact:
+            continue
+        words = [word for word in re.split(r"[^A-Z0-9]+", name.upper()) if word]
+        if name.upper() in exact or (
+            any("SPEECH" in word for word in words) and words and words[-1].endswith(suffixes)
+        ):
+            found.append(name)
+    return sorted(found)
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"{shown} {'is' if len(names) == 1 else 'are'}"
+
+
+class _EntraFallback:
+    """The ``DefaultAzureCredential`` that :meth:`SpeechClient.from_env` falls back to without a key.
+
+    Its failures say why Microsoft Entra ID was used at all: the key variable was not set.
+    """
+
+    def __init__(self, credential: Any) -> None:
+        self._credential = credential
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        try:
+            return await self._credential.get_token(*scopes, **kwargs)
+        except CredentialError:
+            raise
+        except Exception as err:
+            first_line = str(err).strip().partition("\n")[0][:200]
+            raise CredentialError(
+                f"{_ENTRA_HINT}, and it could not get a token ({type(err).__name__}: {first_line}): set "
+                f"{KEY_ENV} to the resource key, or sign in to Microsoft Entra ID (such as with az login)"
+            ) from err
+
+    async def close(self) -> None:
+        await self._credential.close()
+
+    async def __aenter__(self) -> Self:
+        await self._credential.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"EntraFallback({type(self._credential).__name__})"

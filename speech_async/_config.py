@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 __all__ = [
@@ -16,6 +16,8 @@ __all__ = [
     "Limits",
     "RetryPolicy",
     "Timeouts",
+    "coerce_retry",
+    "coerce_timeouts",
 ]
 
 
@@ -181,3 +183,58 @@ class RetryPolicy:
 
 DEFAULT_RETRY: Final = RetryPolicy()
 NO_RETRY: Final = RetryPolicy(max_attempts=1)
+
+
+def coerce_timeouts(value: object, *, what: str = "timeout") -> Timeouts | None:
+    """The :class:`Timeouts` meant by a ``timeout=`` argument; ``None`` stays ``None`` (the default).
+
+    A number of seconds sets every phase to it, as httpx does: ``timeout=30`` is ``Timeouts(connect=30,
+    upload_stall=30, response=30)``, with no total deadline and ``expect_continue`` at its default.
+    ``None`` means the default (the client's timeouts, for a call), not "no limits": for no limits pass
+    ``Timeouts(connect=None, upload_stall=None, response=None)``.
+
+    Raises:
+        TypeError: ``value`` is not a ``Timeouts``, a number or ``None`` (a bool included).
+        ValueError: a number that is not positive and finite (0, negative, NaN, infinity).
+    """
+    if value is None or isinstance(value, Timeouts):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(
+            f"{what} must be a Timeouts, a number of seconds or None, got {type(value).__name__}"
+            + (f" {value!r}" if isinstance(value, bool) else "")
+        )
+    if not _positive_finite(value):
+        raise ValueError(
+            f"{what} must be a positive, finite number of seconds, got {value!r}; for no limits, "
+            "pass Timeouts(connect=None, upload_stall=None, response=None)"
+        )
+    seconds = float(value)
+    return Timeouts(connect=seconds, upload_stall=seconds, response=seconds)
+
+
+def coerce_retry(value: object, *, base: RetryPolicy = DEFAULT_RETRY, what: str = "retry") -> RetryPolicy | None:
+    """The :class:`RetryPolicy` meant by a ``retry=`` argument; ``None`` stays ``None`` (the default).
+
+    An int counts retries, as openai's ``max_retries`` and urllib3's ``Retry(total=...)`` do: ``retry=3``
+    is ``base`` with ``max_attempts=4`` (the first attempt and three retries); ``retry=0`` and
+    ``retry=False`` turn retries off (``max_attempts=1``). ``base`` is the client's policy for a call, so
+    its other settings (statuses, backoff, budget) are kept.
+
+    Raises:
+        TypeError: ``value`` is not a ``RetryPolicy``, an int, ``False`` or ``None`` (``True`` and floats
+            included: retries are on by default).
+        ValueError: a negative int.
+    """
+    if value is None or isinstance(value, RetryPolicy):
+        return value
+    if value is False:
+        return replace(base, max_attempts=1)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{what} must be a RetryPolicy, a number of retries (an int: 0 for none), False or None, "
+            f"got {type(value).__name__} {value!r}" + ("; retries are on by default" if value is True else "")
+        )
+    if value < 0:
+        raise ValueError(f"{what} must be a number of retries of at least 0, got {value!r}")
+    return replace(base, max_attempts=value + 1)

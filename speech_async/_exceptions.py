@@ -65,6 +65,7 @@ __all__ = [
     "SpeechTimeoutError",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
+    "WrongEventLoopError",
 ]
 
 
@@ -279,3 +280,13 @@ class RedirectError(SpeechStatusError):
 
 class ServiceError(SpeechStatusError):
     """500 and above: the service failed."""
+
+
+class WrongEventLoopError(RuntimeError):
+    """A client was used on an event loop other than the one it was opened on.
+
+    A ``SpeechClient`` belongs to the event loop it was first used on (its connections live there): one
+    ``asyncio.run(...)`` each, with a client created inside the coroutine, or one client used throughout
+    a single ``asyncio.run``. Like the other misuses of a client, it is a ``RuntimeError``, raised before
+    anything is sent.
+    """

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, NoReturn, Protocol, TypeVar
 
 import aiohttp
 import aiohttp.abc
@@ -50,6 +50,7 @@ from ._exceptions import (
     UnprocessableEntityError,
     UnsupportedMediaTypeError,
 )
+from ._models import ResponseInfo, WithResponse, attach_response
 from ._models._errors import decode_error_body
 from ._retry import Cooldown, retry_delay
 from ._version import __version__
@@ -102,13 +103,33 @@ class Body(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A complete response: status, headers and the whole body."""
+    """A complete response: status, headers and the whole body.
+
+    ``attempts`` and ``elapsed`` (seconds since the call's first attempt) are set on the response that
+    is decoded; ``client_request_id`` is the one the request carried.
+    """
 
     status: int
     reason: str
     headers: Mapping[str, str]
     content: bytes
     request_id: str | None
+    client_request_id: str | None = None
+    attempts: int = 1
+    elapsed: float = 0.0
+
+    def final(self, attempts: int, elapsed: float) -> Response:
+        """This response as the call's last, with its count of attempts and time (cheaper than ``replace``)."""
+        return Response(
+            self.status,
+            self.reason,
+            self.headers,
+            self.content,
+            self.request_id,
+            self.client_request_id,
+            attempts,
+            elapsed,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +343,8 @@ class Transport:
             try:
                 if auth is not None:
                     sent_headers = {**headers, **await auth.headers()}
-                return decode(await self._send(send, sent_headers))
+                response = await self._send(send, sent_headers)
+                return decode(response.final(attempt, time.monotonic() - started))
             except AuthenticationError as err:
                 # A refused token (expired early, revoked) is replaced and the request replayed once.
                 if (
@@ -405,6 +427,7 @@ class Transport:
                     headers=resp.headers,
                     content=content,
                     request_id=_request_id(resp.headers),
+                    client_request_id=headers.get(CLIENT_REQUEST_ID_HEADER),
                 )
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as err:
             _scrub(err)
@@ -442,35 +465,39 @@ class Transport:
 
 
 async def _read_bounded(resp: aiohttp.ClientResponse, limit: int, method: str, url: URL) -> bytes:
-    """The whole body, or a :class:`ResponseTooLargeError` once it is known to exceed ``limit`` bytes."""
+    """The whole body, or a :class:`ResponseTooLargeError` once it is known to exceed ``limit`` bytes.
+
+    The bound is on the body as decoded: a compressed answer that inflates past it is refused too.
+    """
     declared = resp.content_length
-    if declared is None or declared > limit:
-        parts: list[bytes] = []
-        total = 0
-        if declared is None or declared <= limit:
-            while chunk := await resp.content.read(min(_READ_SIZE, limit + 1 - total)):
-                parts.append(chunk)
-                total += len(chunk)
-                if total > limit:
-                    break
-            else:
-                return b"".join(parts)
-        resp.close()  # the rest is never read: the connection cannot be reused
-        size = f"{declared} bytes" if declared is not None else f"more than {limit} bytes"
-        raise ResponseTooLargeError(
-            f"the response to {method} {url.path} ({resp.status}) is {size}, over the limit of {limit} bytes "
-            "(Limits.max_response_bytes); nothing more was read",
-            limit=limit,
-            status_code=resp.status,
-            request_id=_request_id(resp.headers),
-        )
-    return await resp.read()
+    if declared is not None and declared > limit and "Content-Encoding" not in resp.headers:
+        _refuse_large(resp, limit, method, url, f"{declared} bytes")
+    parts: list[bytes] = []
+    total = 0
+    while chunk := await resp.content.read(min(_READ_SIZE, limit + 1 - total)):
+        parts.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            _refuse_large(resp, limit, method, url, f"more than {limit} bytes")
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _refuse_large(resp: aiohttp.ClientResponse, limit: int, method: str, url: URL, size: str) -> NoReturn:
+    resp.close()  # the rest is never read: the connection cannot be reused
+    raise ResponseTooLargeError(
+        f"the response to {method} {url.path} ({resp.status}) is {size}, over the limit of {limit} bytes "
+        "(Limits.max_response_bytes); nothing more was read",
+        limit=limit,
+        status_code=resp.status,
+        request_id=_request_id(resp.headers),
+    )
 
 
 def json_decoder(decoder: msgspec.json.Decoder[T], what: str) -> Callable[[Response], T]:
     """A ``decode`` for :meth:`Transport.request`: the body through ``decoder``, or a :class:`ResponseDecodeError`.
 
-    The error keeps the raw body and names ``what`` was expected ("the transcription result").
+    The error keeps the raw body and names ``what`` was expected ("the transcription result"). A
+    result type deriving from :class:`WithResponse` gets its :class:`ResponseInfo` attached.
     """
 
     def decode(response: Response) -> T:
@@ -483,7 +510,25 @@ def json_decoder(decoder: msgspec.json.Decoder[T], what: str) -> Callable[[Respo
                 request_id=response.request_id,
             ) from err
 
-    return decode
+    def decode_with_response(response: Response) -> T:
+        result = decode(response)
+        attach_response(
+            result,  # pyright: ignore[reportArgumentType]
+            ResponseInfo(
+                status_code=response.status,
+                reason=response.reason,
+                headers=response.headers,
+                body=response.content,
+                request_id=response.request_id,
+                client_request_id=response.client_request_id,
+                attempts=response.attempts,
+                elapsed=response.elapsed,
+            ),
+        )
+        return result
+
+    target: object = decoder.type
+    return decode_with_response if isinstance(target, type) and issubclass(target, WithResponse) else decode
 
 
 def status_error(response: Response) -> SpeechStatusError:

@@ -9,6 +9,7 @@ character a header cannot carry: :func:`bad_character`. Error messages show URLs
 from __future__ import annotations
 
 import ipaddress
+import re
 import unicodedata
 from typing import Final
 
@@ -21,6 +22,16 @@ __all__ = ["bad_character", "check_endpoint", "is_loopback", "redact_url", "stri
 ENDPOINT_HINT: Final = (
     "such as https://eastus.api.cognitive.microsoft.com or https://<resource>.cognitiveservices.azure.com"
 )
+REGIONAL_ENDPOINT: Final = "https://{region}.api.cognitive.microsoft.com"
+"""The resource endpoint of a region: what ``eastus`` alone most likely meant."""
+_REGION: Final = re.compile(r"[a-z][a-z0-9]{2,30}")
+_HOST_LIKE: Final = re.compile(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}(:[0-9]+)?(/[^\s]*)?")
+_SPEECH_HOST: Final = re.compile(r"(?:(?P<region>[a-z0-9]+)\.(?P<service>[a-z0-9]+)\.)?speech\.microsoft\.com\.?")
+_OPENAI_HOST: Final = re.compile(r"(?P<name>[a-z0-9-]+)\.openai\.azure\.com\.?")
+_SPEECH_SERVICES: Final = {
+    "stt": "the speech-to-text host of short-audio recognition and the Speech SDK",
+    "tts": "the text-to-speech host",
+}
 _CHARACTER_NAMES: Final = {
     0x00: "a NUL",
     0x09: "a tab",
@@ -72,6 +83,8 @@ def check_endpoint(
     api_paths: tuple[str, ...] = (),
     hint: str = ENDPOINT_HINT,
     empty_hint: str = "",
+    region_url: str = REGIONAL_ENDPOINT,
+    resource_endpoint: bool = False,
 ) -> URL:
     """The one rule for a URL that keys or tokens are sent to; returns it without a trailing slash.
 
@@ -79,6 +92,10 @@ def check_endpoint(
     ``allow_insecure_http``; without user info, query or fragment, spaces or control characters; and
     without any of ``api_paths`` in its path (the client adds those paths itself). ``what`` names the
     setting in messages ("the endpoint"); every message shows the URL through :func:`redact_url`.
+    Text without a scheme gets a suggestion: a region name (``eastus``) becomes ``region_url`` with the
+    region in it, a host name gets ``https://``. With ``resource_endpoint``, the hosts of other services
+    (``*.stt.speech.microsoft.com``, ``*.tts.speech.microsoft.com``, ``*.openai.azure.com``) are refused
+    with the resource endpoint that was probably meant.
 
     Raises:
         TypeError: ``endpoint`` is not a str.
@@ -97,6 +114,9 @@ def check_endpoint(
         cause = None if _leaks(err, text) else err
         raise InvalidOptionsError(f"{what} {shown!r} is not a URL {hint}") from cause
     if url.scheme not in ("https", "http") or not host:
+        suggestion = None if "://" in text else _suggest(text, region_url)
+        if suggestion is not None:
+            raise InvalidOptionsError(f"{what} {shown!r} must be an https URL: did you mean {suggestion}?")
         raise InvalidOptionsError(f"{what} {shown!r} must be an https URL {hint}")
     if url.user or url.password:
         raise InvalidOptionsError(
@@ -112,6 +132,8 @@ def check_endpoint(
     problem = bad_character(text, allow_non_ascii=True)
     if problem is not None:
         raise InvalidOptionsError(f"{what} {shown!r} must not contain spaces or control characters: it has {problem}")
+    if resource_endpoint:
+        _check_resource_host(host, what, shown)
     path = url.path.lower()
     for api_path in api_paths:
         if api_path in path:
@@ -120,6 +142,41 @@ def check_endpoint(
                 "the client adds the paths itself"
             )
     return url.with_path(url.path.rstrip("/"))
+
+
+def _suggest(text: str, region_url: str) -> str | None:
+    # What scheme-less text most likely meant: a region's endpoint, or the host with https:// before it.
+    if _REGION.fullmatch(text.lower()):
+        return region_url.format(region=text.lower())
+    if _HOST_LIKE.fullmatch(text) and bad_character(text) is None:
+        return f"https://{text.rstrip('/')}"
+    return None
+
+
+def _check_resource_host(host: str, what: str, shown: str) -> None:
+    # The hosts of other services, which a resource endpoint is easily confused with.
+    lowered = host.lower()
+    speech = _SPEECH_HOST.fullmatch(lowered)
+    if speech is not None:
+        region, service = speech["region"], speech["service"]
+        meant = (
+            f"{REGIONAL_ENDPOINT.format(region=region)} (or your resource's https://<resource>.cognitiveservices.azure.com)"
+            if region
+            else f"the resource endpoint, {ENDPOINT_HINT}"
+        )
+        kind = _SPEECH_SERVICES.get(service or "", "a Speech service host")
+        derived = (
+            "; the client derives the short-audio host from it, or takes that host as short_audio_endpoint=..."
+            if service == "stt"
+            else ""
+        )
+        raise InvalidOptionsError(f"{what} {shown!r} is {kind}, not a resource endpoint: pass {meant}{derived}")
+    openai = _OPENAI_HOST.fullmatch(lowered)
+    if openai is not None:
+        raise InvalidOptionsError(
+            f"{what} {shown!r} is an Azure OpenAI endpoint, not a Speech one: pass the resource's "
+            f"https://{openai['name']}.cognitiveservices.azure.com endpoint (or a regional one {ENDPOINT_HINT})"
+        )
 
 
 def bad_character(

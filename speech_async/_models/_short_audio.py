@@ -1,8 +1,10 @@
 """Short-audio recognition: the pronunciation-assessment parameters a request sends and the result it gets.
 
 Wire names are PascalCase, with the service's own spellings (``ITN``, ``MaskedITN``, ``NBest``,
-``SNR``). Result structs skip fields they don't know. ``Offset`` and ``Duration`` are 100-nanosecond
-ticks; the documentation's samples show them both as JSON numbers and as strings, and both decode.
+``SNR``). Result structs skip fields they don't know, and encode without the fields left at their
+defaults (``IntonationFeedback`` excepted: the service sends its empty ``ErrorTypes``). ``Offset``
+and ``Duration`` are 100-nanosecond ticks; the documentation's samples show them both as JSON numbers
+and as strings, and both decode.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from datetime import timedelta
 from typing import Literal
 
 import msgspec
+
+from . import WithResponse
 
 __all__ = [
     "AssessedWord",
@@ -75,7 +79,7 @@ class PronunciationAssessment(msgspec.Struct, kw_only=True, frozen=True):
     """The GUID of a customized assessment scenario."""
 
 
-class MonotoneFeedback(msgspec.Struct, kw_only=True, frozen=True, rename="pascal", gc=False):
+class MonotoneFeedback(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="pascal", gc=False):
     """How flat the pitch of a word was."""
 
     confidence: float | None = None
@@ -86,17 +90,18 @@ class MonotoneFeedback(msgspec.Struct, kw_only=True, frozen=True, rename="pascal
 class IntonationFeedback(msgspec.Struct, kw_only=True, frozen=True, rename="pascal", gc=False):
     """Intonation errors of a word."""
 
+    # ``list[str]``, not ``list``: an empty ``ErrorTypes`` is sent, and so encoded, despite omit_defaults.
     error_types: list[str] = msgspec.field(default_factory=list[str])
     monotone: MonotoneFeedback | None = None
 
 
-class BreakConfidence(msgspec.Struct, kw_only=True, frozen=True, rename="pascal", gc=False):
+class BreakConfidence(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="pascal", gc=False):
     """How sure the service is of a break error."""
 
     confidence: float | None = None
 
 
-class BreakFeedback(msgspec.Struct, kw_only=True, frozen=True, rename="pascal", gc=False):
+class BreakFeedback(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="pascal", gc=False):
     """Pauses before a word that should not be there, or missing ones."""
 
     error_types: list[str] = msgspec.field(default_factory=list[str])
@@ -105,20 +110,20 @@ class BreakFeedback(msgspec.Struct, kw_only=True, frozen=True, rename="pascal", 
     break_length: int | None = None
 
 
-class ProsodyFeedback(msgspec.Struct, kw_only=True, frozen=True, rename="pascal", gc=False):
+class ProsodyFeedback(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="pascal", gc=False):
     """Prosody feedback on a word (with ``enable_prosody_assessment``)."""
 
     break_: BreakFeedback | None = msgspec.field(default=None, name="Break")
     intonation: IntonationFeedback | None = None
 
 
-class WordFeedback(msgspec.Struct, kw_only=True, frozen=True, rename="pascal", gc=False):
+class WordFeedback(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="pascal", gc=False):
     """Feedback on one assessed word."""
 
     prosody: ProsodyFeedback | None = None
 
 
-class _Ticked(msgspec.Struct, kw_only=True, frozen=True, rename="pascal", gc=False):
+class _Ticked(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="pascal", gc=False):
     """Timing from the start of the audio, in the wire's 100-nanosecond ticks and as ``timedelta``."""
 
     offset_ticks: int = msgspec.field(default=0, name="Offset")
@@ -148,7 +153,7 @@ class AssessedWord(_Ticked, kw_only=True, frozen=True, rename="pascal", gc=False
     feedback: WordFeedback | None = None
 
 
-class NBestItem(msgspec.Struct, kw_only=True, frozen=True, rename="pascal", gc=False):
+class NBestItem(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="pascal", gc=False):
     """One candidate of the detailed output, with its forms of the text (and scores, when assessed)."""
 
     confidence: float = 0.0
@@ -167,15 +172,22 @@ class NBestItem(msgspec.Struct, kw_only=True, frozen=True, rename="pascal", gc=F
     completeness_score: float | None = None
     pron_score: float | None = None
     """The overall pronunciation score."""
-    words: list[AssessedWord] = msgspec.field(default_factory=list[AssessedWord])
+    # The plain ``list`` factory (not ``list[AssessedWord]``) lets omit_defaults leave an empty list out,
+    # as the service leaves out ``Words`` without an assessment (and ``NBest`` in the simple format).
+    words: list[AssessedWord] = msgspec.field(default_factory=list)  # pyright: ignore[reportUnknownVariableType]
     """Word-level assessment (empty without pronunciation assessment, or with ``FullText`` granularity)."""
 
 
-class RecognitionResult(_Ticked, kw_only=True, frozen=True, rename="pascal", gc=False):
+class RecognitionResult(_Ticked, WithResponse, kw_only=True, frozen=True, omit_defaults=True, rename="pascal", gc=True):
     """The answer of short-audio recognition, in the simple or the detailed format.
 
     Check :attr:`recognition_status` (or :attr:`succeeded`): audio that holds no speech is answered
     with HTTP 200 too, with a status such as ``InitialSilenceTimeout`` and no text.
+
+    :attr:`response` is the HTTP response it came from (request id, headers, raw body, attempts).
+    ``msgspec.json.encode(result)`` leaves out the fields the service left out rather than adding
+    ``null``; it differs from :attr:`ResponseInfo.body` in that ticks sent as strings come back as
+    numbers, and a field equal to its default (a ``Duration`` of 0) is left out.
     """
 
     recognition_status: str
@@ -184,7 +196,7 @@ class RecognitionResult(_Ticked, kw_only=True, frozen=True, rename="pascal", gc=
     """The display form (simple format, and the detailed format with an assessment)."""
     snr: float | None = msgspec.field(default=None, name="SNR")
     """Signal-to-noise ratio, when the service reports it."""
-    nbest: list[NBestItem] = msgspec.field(default_factory=list[NBestItem], name="NBest")
+    nbest: list[NBestItem] = msgspec.field(default_factory=list, name="NBest")  # pyright: ignore[reportUnknownVariableType]
     """The candidates of the detailed format, best first, as the service ranks them (empty in the simple format)."""
 
     @property
@@ -208,3 +220,7 @@ class RecognitionResult(_Ticked, kw_only=True, frozen=True, rename="pascal", gc=
             return self.display_text
         best = self.best
         return best.display if best is not None else ""
+
+
+# As in _fast: resolved here, before the package renames the classes' module.
+msgspec.json.Decoder(PronunciationAssessment)

@@ -15,8 +15,9 @@ import msgspec
 from .._audio import open_audio
 from .._exceptions import InvalidAudioError, InvalidOptionsError
 from .._http import json_decoder
-from .._models._fast import TranscriptionOptions, TranscriptionResult
+from .._models._fast import DiarizationOptions, EnhancedMode, PhraseList, TranscriptionOptions, TranscriptionResult
 from .._multipart import MultipartBody
+from .._options import as_transcription_options
 
 if TYPE_CHECKING:
     from yarl import URL
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from .._credentials import Authenticator
     from .._http import Transport
 
-__all__ = ["is_audio_url", "transcribe", "validate_options"]
+__all__ = ["as_transcription_options", "is_audio_url", "transcribe", "validate_options"]
 
 TRANSCRIBE_PATH: Final = "speechtotext/transcriptions:transcribe"
 FIRST_LLM_VERSION: Final = "2025-10-15"
@@ -51,8 +52,9 @@ def validate_options(options: TranscriptionOptions, api_version: str, limits: Li
         _check_locales(options.locales)
     if options.channels is not None:
         _check_channels(options)
-    if options.diarization is not None and options.diarization.max_speakers is not None:
-        count = options.diarization.max_speakers
+    diarization = options.diarization
+    if isinstance(diarization, DiarizationOptions) and diarization.max_speakers is not None:
+        count = diarization.max_speakers
         if not limits.min_speakers <= count <= limits.max_speakers:
             raise InvalidOptionsError(
                 f"diarization max_speakers is {count}; the service accepts "
@@ -95,7 +97,7 @@ async def transcribe(
     auth: Authenticator,
     *,
     audio: object,
-    options: TranscriptionOptions,
+    options: TranscriptionOptions | Mapping[str, object],
     api_version: str,
     limits: Limits,
     extra_definition: Mapping[str, object] | None,
@@ -106,9 +108,11 @@ async def transcribe(
 ) -> TranscriptionResult:
     """Validate, upload and decode one fast transcription.
 
-    The call is idempotent (the service keeps nothing from it), so every transient failure may be
-    retried, as long as the audio can be sent again.
+    ``options`` may be a mapping (see :func:`as_transcription_options`). The call is idempotent (the
+    service keeps nothing from it), so every transient failure may be retried, as long as the audio
+    can be sent again.
     """
+    options = as_transcription_options(options)
     if is_audio_url(audio):
         if options.audio_url is not None:
             raise InvalidOptionsError("the audio URL is given twice: as audio and as options.audio_url")
@@ -176,7 +180,7 @@ def _check_channels(options: TranscriptionOptions) -> None:
 
 def _check_phrase_list(options: TranscriptionOptions, limits: Limits) -> None:
     phrase_list = options.phrase_list
-    assert phrase_list is not None
+    assert isinstance(phrase_list, PhraseList)  # a list of phrases was expanded by TranscriptionOptions
     phrases = phrase_list.phrases
     if isinstance(phrases, str):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise InvalidOptionsError("phrase_list.phrases must be a list of phrases, not a string")
@@ -204,7 +208,7 @@ def _check_phrase_list(options: TranscriptionOptions, limits: Limits) -> None:
 
 def _check_enhanced_mode(options: TranscriptionOptions, limits: Limits) -> None:
     mode = options.enhanced_mode
-    assert mode is not None
+    assert isinstance(mode, EnhancedMode)  # True was expanded by TranscriptionOptions
     if mode.task == "translate" and not mode.target_language:
         raise InvalidOptionsError(
             "task 'translate' needs a target language: EnhancedMode(task='translate', target_language='de')"
