@@ -23,6 +23,7 @@ import errno
 import functools
 import inspect
 import io
+import operator
 import os
 import stat
 import tempfile
@@ -269,9 +270,12 @@ class _SyncFileSource(AudioSource):
 
 
 class _AsyncFileSource(AudioSource):
-    """A caller's async file object (aiofiles, anyio), rewound to where it stood for every pass."""
+    """A caller's async file object (aiofiles, anyio, Starlette's ``UploadFile``), rewound for every pass.
 
-    def __init__(self, file: Any, start: int, size: int, filename: str) -> None:
+    It is rewound to where it stood when it has ``tell``, and to its start otherwise.
+    """
+
+    def __init__(self, file: Any, start: int, size: int | None, filename: str) -> None:
         super().__init__(size=size, filename=filename)
         self._file = file
         self._start = start
@@ -619,26 +623,71 @@ def _measure_sync(file: IO[bytes]) -> tuple[int | None, int | None]:
 
 
 async def _open_async_file(file: Any, filename: str | None) -> AudioSource:
+    """An async file object: replayable whenever it has an async ``seek``, even without ``tell``.
+
+    Starlette's (FastAPI's) ``UploadFile`` is the case in point: ``await seek(offset)`` takes no
+    ``whence`` and returns ``None``, and there is no ``tell``. Such a file is sent from its start on
+    every pass; its size, unknown, makes the upload chunked. A ``seek`` that takes a ``whence`` and
+    returns the position measures the file, for a Content-Length. A file whose ``seek`` fails is a
+    one-shot stream, read from where it stands.
+    """
     name = filename or _file_name(file)
     if getattr(file, "closed", False) is True:
         raise InvalidAudioError(f"the audio file object {name!r} is closed")
-    start: int | None = None
-    size: int | None = None
-    if callable(getattr(file, "seek", None)) and callable(getattr(file, "tell", None)):
-        try:
-            start = int(await file.tell())
-            end = int(await file.seek(0, io.SEEK_END))
-            await file.seek(start)
-            size = max(end - start, 0)
-        except (OSError, ValueError, TypeError):
-            start = size = None
-        except Exception as err:
-            raise _source_failure(name, err) from err
-    if start is None or size is None:
+    measured = await _measure_async(file, name) if callable(getattr(file, "seek", None)) else None
+    if measured is None:
         return await _open_stream(_async_file_chunks(file), name)
-    if size == 0:
+    start, size = measured
+    if size == 0 or (size is None and not await _has_bytes_at(file, start, name)):
         raise InvalidAudioError(f"the audio file object {name!r} has no bytes left to read")
     return _AsyncFileSource(file, start, size, name)
+
+
+async def _measure_async(file: Any, name: str) -> tuple[int, int | None] | None:
+    """Where a pass starts and how many bytes it has (``None``: unknown); ``None`` if it cannot seek."""
+    try:
+        start = 0  # without tell, the file's start
+        if callable(getattr(file, "tell", None)):
+            start = _position(await file.tell())
+            if start is None:
+                return None
+        size: int | None = None
+        if _takes_whence(file.seek):
+            end = _position(await file.seek(0, io.SEEK_END))
+            size = None if end is None else max(end - start, 0)
+        await file.seek(start)
+    except (OSError, ValueError, TypeError):
+        return None
+    except Exception as err:
+        raise _source_failure(name, err) from err
+    return start, size
+
+
+async def _has_bytes_at(file: Any, start: int, name: str) -> bool:
+    try:
+        data = await file.read(1)
+        await file.seek(start)
+    except Exception as err:
+        raise _source_failure(name, err) from err
+    return bool(_require_bytes(data, name))
+
+
+def _takes_whence(seek: Callable[..., Any]) -> bool:
+    try:
+        inspect.signature(seek).bind(0, io.SEEK_END)
+    except (TypeError, ValueError):  # no second parameter, or no signature to tell
+        return False
+    return True
+
+
+def _position(value: object) -> int | None:
+    """A position a ``tell`` or ``seek`` returned, as an ``int``; ``None`` if it returned none."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)  # pyright: ignore[reportArgumentType]
+    except TypeError:
+        return None
 
 
 async def _open_stream(iterator: AsyncIterator[Any], name: str) -> AudioSource:
@@ -816,9 +865,11 @@ def _require_bytes(chunk: object, filename: str) -> bytes | memoryview:
 
 
 def _file_name(file: object) -> str:
-    name = getattr(file, "name", None)
-    if isinstance(name, str) and name:
-        return os.path.basename(name) or "audio"
+    # ``filename``: the client's name of an upload (Starlette's UploadFile), which has no ``name``.
+    for attribute in ("name", "filename"):
+        name = getattr(file, attribute, None)
+        if isinstance(name, str) and name:
+            return os.path.basename(name) or "audio"
     return "audio"
 
 

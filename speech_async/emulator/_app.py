@@ -243,6 +243,10 @@ def _update_body(state: EmulatorState, request: web.Request, old: RecordedReques
         attempt_body_sha256=body.sha256(),
         body_complete=body.complete,
     )
+    _replace_record(state, old, new)
+
+
+def _replace_record(state: EmulatorState, old: RecordedRequest, new: RecordedRequest) -> None:
     requests = state.requests
     for index in range(len(requests) - 1, -1, -1):
         if requests[index] is old:
@@ -458,6 +462,10 @@ async def _service_middleware(request: web.Request, handler: _Handler) -> web.St
     state.requests.append(record)
     if fault is not None and fault.delay_headers:
         await asyncio.sleep(fault.delay_headers)
+    if request.transport is None or request.transport.is_closing():
+        # The client hung up before the answer could be sent: nothing was answered.
+        _replace_record(state, record, dataclasses.replace(record, status=0))
+        return response
     if fault is not None and (fault.delay_body or fault.drop_mid_response):
         return await _send_in_halves(request, response, fault)
     if not request.content.is_eof():
