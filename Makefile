@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test test-pythons lint typecheck pytest bench samples clean
+.PHONY: demo test test-pythons lint typecheck pytest bench samples dist clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +48,13 @@ bench: $(VENV)/.dev-deps
 	$(PY) -m benchmarks.soak
 	$(PY) -m benchmarks.token_cache
 
+# The wheel and the sdist in dist/ (hatchling from the dev extra: no build isolation, no download).
+dist: $(VENV)/.dev-deps
+	$(PY) -m build --no-isolation --sdist --wheel --outdir dist .
+
 # Regenerates the bundled speech samples (needs espeak-ng and sox from Debian's packages).
 samples:
 	bash speech_async/demo/samples/make_samples.sh
 
 clean:
-	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache dist

