@@ -147,10 +147,13 @@ def _wrong_type(name: str, value: object, expected: str) -> InvalidOptionsError:
 # fields the service leaves out (``channel``, ``speaker``, ``locale``), instead of adding ``null``.
 
 
-class Word(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="camel", gc=False):
-    """One recognized word, with its timing from the start of the audio."""
+class _Timed:
+    """``offset`` and ``duration`` as ``timedelta``s, for a struct with the wire's millisecond fields.
 
-    text: str
+    A plain mixin without fields, so that each struct keeps its fields in the wire's key order.
+    """
+
+    __slots__ = ()
     offset_milliseconds: int
     duration_milliseconds: int
 
@@ -165,7 +168,15 @@ class Word(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename
         return timedelta(milliseconds=self.duration_milliseconds)
 
 
-class Phrase(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="camel", gc=False):
+class Word(msgspec.Struct, _Timed, kw_only=True, frozen=True, omit_defaults=True, rename="camel", gc=False):
+    """One recognized word, with its timing from the start of the audio."""
+
+    text: str
+    offset_milliseconds: int
+    duration_milliseconds: int
+
+
+class Phrase(msgspec.Struct, _Timed, kw_only=True, frozen=True, omit_defaults=True, rename="camel", gc=False):
     """A recognized phrase in display form (punctuation and capitals), with its words."""
 
     channel: int | None = None
@@ -180,16 +191,6 @@ class Phrase(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rena
     locale: str | None = None
     confidence: float
     """0 to 1; always 0 for LLM speech."""
-
-    @property
-    def offset(self) -> timedelta:
-        """When it starts, from the start of the audio."""
-        return timedelta(milliseconds=self.offset_milliseconds)
-
-    @property
-    def duration(self) -> timedelta:
-        """How long it lasts."""
-        return timedelta(milliseconds=self.duration_milliseconds)
 
 
 class CombinedPhrase(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="camel", gc=False):
