@@ -243,3 +243,19 @@ def test_a_result_built_or_decoded_by_hand_has_no_response() -> None:
     assert built.response is None
     decoded = msgspec.json.decode(b'{"RecognitionStatus":"Success","DisplayText":"Hi."}', type=RecognitionResult)
     assert decoded.response is None
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        b'{"RecognitionStatus":"InitialSilenceTimeout","Offset":0,"Duration":0}',
+        b'{"RecognitionStatus":"Success","DisplayText":"Hi.","Offset":0,"Duration":5000000}',
+        b'{"RecognitionStatus":"NoMatch","Offset":1200000,"Duration":0}',
+        b'{"RecognitionStatus":"EndOfDictation"}',
+    ],
+    ids=["silence", "offset-zero", "no-match", "no-timing"],
+)
+def test_short_audio_answers_keep_their_zeros_and_leave_out_what_was_not_sent(wire: bytes) -> None:
+    """A 0 the service sent is encoded back; a field it left out stays out (no null, no invented 0)."""
+    result = msgspec.json.decode(wire, type=RecognitionResult)
+    assert json.loads(msgspec.json.encode(result)) == json.loads(wire)

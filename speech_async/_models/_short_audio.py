@@ -126,20 +126,21 @@ class WordFeedback(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True
 class _Ticked(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="pascal", gc=False):
     """Timing from the start of the audio, in the wire's 100-nanosecond ticks and as ``timedelta``."""
 
-    offset_ticks: int = msgspec.field(default=0, name="Offset")
-    """Where it starts, in ticks from the start of the audio (see :attr:`offset`)."""
-    duration_ticks: int = msgspec.field(default=0, name="Duration")
-    """How long it lasts, in ticks (see :attr:`duration`)."""
+    # ``None`` when the service left the field out, so that a 0 it sent is kept (and encoded back).
+    offset_ticks: int | None = msgspec.field(default=None, name="Offset")
+    """Where it starts, in ticks from the start of the audio (see :attr:`offset`); ``None`` if not sent."""
+    duration_ticks: int | None = msgspec.field(default=None, name="Duration")
+    """How long it lasts, in ticks (see :attr:`duration`); ``None`` if not sent."""
 
     @property
     def offset(self) -> timedelta:
-        """When it starts, from the start of the audio."""
-        return timedelta(microseconds=self.offset_ticks / 10)
+        """When it starts, from the start of the audio (zero when not sent)."""
+        return timedelta(microseconds=(self.offset_ticks or 0) / 10)
 
     @property
     def duration(self) -> timedelta:
-        """How long it lasts."""
-        return timedelta(microseconds=self.duration_ticks / 10)
+        """How long it lasts (zero when not sent)."""
+        return timedelta(microseconds=(self.duration_ticks or 0) / 10)
 
 
 class AssessedWord(_Ticked, kw_only=True, frozen=True, rename="pascal", gc=False):
@@ -185,9 +186,10 @@ class RecognitionResult(_Ticked, WithResponse, kw_only=True, frozen=True, omit_d
     with HTTP 200 too, with a status such as ``InitialSilenceTimeout`` and no text.
 
     :attr:`response` is the HTTP response it came from (request id, headers, raw body, attempts).
-    ``msgspec.json.encode(result)`` leaves out the fields the service left out rather than adding
-    ``null``; it differs from :attr:`ResponseInfo.body` in that ticks sent as strings come back as
-    numbers, and a field equal to its default (a ``Duration`` of 0) is left out.
+    ``msgspec.json.encode(result)`` gives the service's JSON back: the fields it left out stay out
+    (no ``null`` is added) and the ones it sent are kept, zeros included. The one difference from
+    :attr:`ResponseInfo.body` is the form of ticks the documentation shows as strings, which come back
+    as the numbers the live service sends.
     """
 
     recognition_status: str
