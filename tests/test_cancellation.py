@@ -361,6 +361,43 @@ def translating_emulator(slow_emulator: Emulator) -> Emulator:
     return slow_emulator
 
 
+Trial = Callable[[Callable[[], Awaitable[Any]], random.Random, "_Tally"], Awaitable[None]]
+
+
+async def _trials_leave_nothing_behind(
+    emulator: Emulator,
+    key: str,
+    tmp_path: Path,
+    spool_dir: Path,
+    kind: str,
+    call: str,
+    *,
+    label: str,
+    expected: str,
+    trial: Trial,
+) -> None:
+    """30 calls of ``call`` on ``kind`` audio, each ended by ``trial``; then nothing may be left behind."""
+    data = SHORT_AUDIO if call == "recognize" else AUDIO
+    path = anyio.Path(tmp_path / f"{label}.wav")
+    await path.write_bytes(data)
+    caller = _Caller(kind if kind != "spooled-generator" else "async-generator", Path(path), data)
+    rng = random.Random(f"{label}-{kind}-{call}")
+    tally = _Tally()
+    async with SpeechClient(emulator.url, KeyCredential(key)) as client:
+        start = _calls(client)[call]
+
+        async def one() -> None:
+            async with caller.audio() as audio:
+                await trial(lambda: start(audio, kind == "spooled-generator"), rng, tally)
+
+        for _ in range(30 // WAVE):
+            await asyncio.gather(*(one() for _ in range(WAVE)))
+    tally.check(expected=expected, at_least=15)
+    assert await _settle(lambda: _descriptors_under(tmp_path)) == []
+    assert await _settle(lambda: anyio.to_thread.run_sync(os.listdir, spool_dir)) == []
+    caller.check_released()
+
+
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout is new in Python 3.11")
 @pytest.mark.parametrize(("kind", "call"), CALLS)
 async def test_asyncio_timeout_around_a_call_ends_in_timeout_error(
@@ -371,34 +408,29 @@ async def test_asyncio_timeout_around_a_call_ends_in_timeout_error(
     kind: str,
     call: str,
 ) -> None:
-    data = SHORT_AUDIO if call == "recognize" else AUDIO
-    path = anyio.Path(tmp_path / "timed.wav")
-    await path.write_bytes(data)
-    caller = _Caller(kind if kind != "spooled-generator" else "async-generator", Path(path), data)
-    rng = random.Random(f"timeout-{kind}-{call}")
-    tally = _Tally()
-    async with SpeechClient(translating_emulator.url, KeyCredential(speech_emulator_key)) as client:
-        start = _calls(client)[call]
+    async def timed(start: Callable[[], Awaitable[Any]], rng: random.Random, tally: _Tally) -> None:
+        try:
+            async with asyncio.timeout(rng.uniform(0, 0.08)):  # pyright: ignore[reportAttributeAccessIssue]
+                await start()
+        except TimeoutError as err:
+            # asyncio.timeout's own, not a SpeechTimeoutError (also a TimeoutError) of the call
+            tally.note("timed out", None if type(err) is TimeoutError else err)
+        except BaseException as err:
+            tally.note(type(err).__name__, err)
+        else:
+            tally.note("completed")
 
-        async def trial() -> None:
-            async with caller.audio() as audio:
-                try:
-                    async with asyncio.timeout(rng.uniform(0, 0.08)):  # pyright: ignore[reportAttributeAccessIssue]
-                        await start(audio, kind == "spooled-generator")
-                except TimeoutError as err:
-                    # asyncio.timeout's own, not a SpeechTimeoutError (also a TimeoutError) of the call
-                    tally.note("timed out", None if type(err) is TimeoutError else err)
-                except BaseException as err:
-                    tally.note(type(err).__name__, err)
-                else:
-                    tally.note("completed")
-
-        for _ in range(30 // WAVE):
-            await asyncio.gather(*(trial() for _ in range(WAVE)))
-    tally.check(expected="timed out", at_least=15)
-    assert await _settle(lambda: _descriptors_under(tmp_path)) == []
-    assert await _settle(lambda: anyio.to_thread.run_sync(os.listdir, spool_dir)) == []
-    caller.check_released()
+    await _trials_leave_nothing_behind(
+        translating_emulator,
+        speech_emulator_key,
+        tmp_path,
+        spool_dir,
+        kind,
+        call,
+        label="timeout",
+        expected="timed out",
+        trial=timed,
+    )
 
 
 class _Stop(Exception):
@@ -415,46 +447,41 @@ async def test_a_task_group_cancels_a_call_cleanly(
     kind: str,
     call: str,
 ) -> None:
-    data = SHORT_AUDIO if call == "recognize" else AUDIO
-    path = anyio.Path(tmp_path / "grouped.wav")
-    await path.write_bytes(data)
-    caller = _Caller(kind if kind != "spooled-generator" else "async-generator", Path(path), data)
-    rng = random.Random(f"group-{kind}-{call}")
-    tally = _Tally()
-    async with SpeechClient(translating_emulator.url, KeyCredential(speech_emulator_key)) as client:
-        start = _calls(client)[call]
+    async def grouped(start: Callable[[], Awaitable[Any]], rng: random.Random, tally: _Tally) -> None:
+        stop = _Stop()
 
-        async def trial() -> None:
-            stop = _Stop()
+        async def sibling() -> None:
+            await _pause(rng, 0.08)
+            raise stop
 
-            async def sibling() -> None:
-                await _pause(rng, 0.08)
-                raise stop
+        async def the_call() -> None:
+            try:
+                await start()
+            except asyncio.CancelledError:
+                tally.note("cancelled")
+                raise
+            except BaseException as err:
+                tally.note(type(err).__name__, err)
+                raise
+            tally.note("completed")
 
-            async def the_call(audio: Any) -> None:
-                try:
-                    await start(audio, kind == "spooled-generator")
-                except asyncio.CancelledError:
-                    tally.note("cancelled")
-                    raise
-                except BaseException as err:
-                    tally.note(type(err).__name__, err)
-                    raise
-                tally.note("completed")
+        try:
+            async with asyncio.TaskGroup() as group:  # pyright: ignore[reportAttributeAccessIssue]
+                group.create_task(the_call())
+                group.create_task(sibling())
+        except Exception as caught:
+            group_errors = getattr(caught, "exceptions", (caught,))
+            if list(group_errors) != [stop]:
+                tally.note("group", caught)
 
-            async with caller.audio() as audio:
-                try:
-                    async with asyncio.TaskGroup() as group:  # pyright: ignore[reportAttributeAccessIssue]
-                        group.create_task(the_call(audio))
-                        group.create_task(sibling())
-                except Exception as caught:
-                    group_errors = getattr(caught, "exceptions", (caught,))
-                    if list(group_errors) != [stop]:
-                        tally.note("group", caught)
-
-        for _ in range(30 // WAVE):
-            await asyncio.gather(*(trial() for _ in range(WAVE)))
-    tally.check(expected="cancelled", at_least=15)
-    assert await _settle(lambda: _descriptors_under(tmp_path)) == []
-    assert await _settle(lambda: anyio.to_thread.run_sync(os.listdir, spool_dir)) == []
-    caller.check_released()
+    await _trials_leave_nothing_behind(
+        translating_emulator,
+        speech_emulator_key,
+        tmp_path,
+        spool_dir,
+        kind,
+        call,
+        label="group",
+        expected="cancelled",
+        trial=grouped,
+    )
