@@ -260,17 +260,17 @@ class RedirectError(SpeechStatusError):
     """3xx: the server answered with a redirect, which the Speech REST APIs never send.
 
     No redirect is followed, so neither the audio nor a key or token goes to the host it names, and
-    none is retried. ``location`` is the ``Location`` header without its query string and fragment
-    (which may carry a signature), or ``None`` when there was none.
+    none is retried. ``location`` is the ``Location`` header without its user info, query string and
+    fragment (which may carry a password or a signature), or ``None`` when there was none.
     """
 
     @property
     def location(self) -> str | None:
-        """Where the redirect pointed, without its query string and fragment."""
-        from ._urls import strip_query
+        """Where the redirect pointed, without its user info, query string and fragment."""
+        from ._urls import redact_url
 
         raw = self.headers.get("Location") or self.headers.get("location")
-        return strip_query(raw) if raw else None
+        return redact_url(raw) if raw else None
 
     def _describe(self) -> str:
         text = super()._describe()

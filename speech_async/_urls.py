@@ -17,7 +17,7 @@ from yarl import URL
 
 from ._exceptions import InvalidOptionsError
 
-__all__ = ["bad_character", "check_endpoint", "is_loopback", "redact_url", "strip_query"]
+__all__ = ["bad_character", "check_endpoint", "is_loopback", "redact_url"]
 
 ENDPOINT_HINT: Final = (
     "such as https://eastus.api.cognitive.microsoft.com or https://<resource>.cognitiveservices.azure.com"
@@ -42,7 +42,7 @@ _CHARACTER_NAMES: Final = {
 }
 
 
-def strip_query(url: str) -> str:
+def _strip_query(url: str) -> str:
     """``url`` without its query string and fragment, which may carry a signature or a token."""
     try:
         parsed = URL(url)
@@ -56,7 +56,7 @@ def redact_url(text: str) -> str:
 
     Text without those parts is returned as it is (not normalized), so the message shows what was given.
     """
-    shown = strip_query(text) if "?" in text or "#" in text else text
+    shown = _strip_query(text) if "?" in text or "#" in text else text
     scheme, sep, rest = shown.partition("://")
     if sep:
         authority, slash, path = rest.partition("/")

@@ -136,6 +136,17 @@ async def test_short_audio_does_not_follow_a_redirect(elsewhere: HostileServer) 
     assert elsewhere.requests == []
 
 
+async def test_a_redirect_never_shows_user_info_or_a_signature(elsewhere: HostileServer) -> None:
+    host = elsewhere.url.removeprefix("http://")
+    target = f"http://admin:s3cr3t-pass@{host}/path?sig=s3cr3t-sas#frag"
+    async with connected(redirecting(302, target), retry=FEW) as client:
+        with pytest.raises(RedirectError) as caught:
+            await client.transcribe(TINY_WAV)
+    assert caught.value.location == f"http://{host}/path"
+    assert "s3cr3t" not in str(caught.value)
+    assert elsewhere.requests == []
+
+
 async def test_a_redirect_without_location_is_still_an_error() -> None:
     async def bare(conn: Conn) -> None:
         await conn.respond(302, b"")
