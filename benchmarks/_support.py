@@ -1,31 +1,20 @@
-"""What the benchmarks share: WAV files made from bytes, and the emulator as a subprocess."""
+"""What the benchmarks share: WAV files made from bytes (the emulator's builder), and the emulator as a subprocess."""
 
 from __future__ import annotations
 
 import json
-import struct
 import subprocess
 import sys
 import urllib.request
 
+from speech_async.emulator import make_wav, wav_header
 
-def wav_header(data_size: int, *, rate: int = 16000, channels: int = 1) -> bytes:
-    """The 44-byte header of a 16-bit PCM WAV whose samples take ``data_size`` bytes."""
-    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
-    return (
-        b"RIFF"
-        + struct.pack("<I", 36 + data_size)
-        + b"WAVEfmt "
-        + struct.pack("<I", 16)
-        + fmt
-        + b"data"
-        + struct.pack("<I", data_size)
-    )
+__all__ = ("register", "start_emulator", "wav", "wav_header")
 
 
 def wav(samples: bytes, *, rate: int = 16000) -> bytes:
-    """A mono 16-bit PCM WAV holding ``samples``."""
-    return wav_header(len(samples), rate=rate) + samples
+    """A mono 16-bit PCM WAV holding ``samples`` (the emulator's public builder)."""
+    return make_wav(samples=samples, rate=rate)
 
 
 def start_emulator(*arguments: str) -> tuple[subprocess.Popen[str], str]:

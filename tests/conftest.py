@@ -1,4 +1,5 @@
-"""Shared fixtures: an emulator with registered transcripts, and a client connected to it.
+"""The global gates (blocking calls, leaks, secrets in logs) and the fixtures both sides share: an emulator
+with registered transcripts, and a client connected to it.
 
 Every async test runs on asyncio (aiohttp cannot run on trio), in debug mode.
 """
@@ -11,7 +12,6 @@ import gc
 import inspect
 import logging
 import os
-import struct
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,49 +22,10 @@ import pytest
 from blockbuster import blockbuster_ctx
 
 from speech_async import KeyCredential, SpeechClient
-from speech_async.emulator import Emulator, ScriptedPhrase, ScriptedTranscript
+from speech_async.emulator import Emulator
+from tests.support.samples import HELLO_TRANSCRIPT, SAMPLES
 
 pytest_plugins = ["speech_async.emulator.pytest_plugin"]
-
-SAMPLES = Path(__file__).resolve().parent.parent / "speech_async" / "demo" / "samples"
-
-
-def wav_header(data_size: int, *, rate: int = 16000, channels: int = 1, bits: int = 16, audio_format: int = 1) -> bytes:
-    """The 44-byte header of a WAV (16-bit PCM unless told) whose samples take ``data_size`` bytes."""
-    block = channels * bits // 8
-    fmt = struct.pack("<HHIIHH", audio_format, channels, rate, rate * block, block, bits)
-    return (
-        b"RIFF"
-        + struct.pack("<I", 36 + data_size)
-        + b"WAVEfmt "
-        + struct.pack("<I", 16)
-        + fmt
-        + (b"data" + struct.pack("<I", data_size))
-    )
-
-
-def make_wav(
-    seconds: float = 0.1,
-    *,
-    rate: int = 16000,
-    channels: int = 1,
-    fill: int = 0,
-    bits: int = 16,
-    audio_format: int = 1,
-) -> bytes:
-    """A WAV of silence (or of a repeated byte), for tests that need valid audio but not speech."""
-    data = bytes([fill]) * (int(seconds * rate) * channels * bits // 8)
-    return wav_header(len(data), rate=rate, channels=channels, bits=bits, audio_format=audio_format) + data
-
-
-TINY_WAV = make_wav()
-
-HELLO_TRANSCRIPT = ScriptedTranscript(
-    phrases=(
-        ScriptedPhrase(text="Hello, and thank you for calling.", offset_ms=40, duration_ms=2000),
-        ScriptedPhrase(text="How can I help you today?", offset_ms=2440, duration_ms=1880),
-    )
-)
 
 
 @pytest.fixture

@@ -36,7 +36,9 @@ async def test_clean():
 
 
 @pytest.fixture
-def bad_suite(pytester: pytest.Pytester) -> pytest.Pytester:
+def bad_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    # The conftest imports the tests' support package, which the copy finds through the project root.
+    monkeypatch.setenv("PYTHONPATH", str(CONFTEST.parents[1]))
     pytester.makeconftest(CONFTEST.read_text())
     pytester.makeini(
         "[pytest]\nanyio_mode = auto\nfilterwarnings = error\naddopts = -p anyio -p no:asyncio -p no:cacheprovider\n"

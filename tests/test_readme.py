@@ -41,7 +41,7 @@ import pytest
 from speech_async import KeyCredential, RetryPolicy, SpeechClient, Timeouts
 from speech_async.emulator import Emulator, Fault, ScriptedPhrase, ScriptedTranscript
 
-from .conftest import SAMPLES
+from .support.samples import SAMPLES
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -38,6 +38,7 @@ from ._recognizer import (
 from ._recording import RecordedPart, RecordedRequest
 from ._scripted import ScriptedPhrase, ScriptedRecognizer, ScriptedTranscript, ScriptedWord
 from ._server import Emulator, serve_in_thread
+from ._wav import make_wav, wav_header
 from ._whisper import ModelIntegrityError, WhisperModelError, WhisperRecognizer
 
 __all__ = (
@@ -67,7 +68,9 @@ __all__ = (
     "WhisperRecognizer",
     "create_app",
     "main",
+    "make_wav",
     "serve_in_thread",
+    "wav_header",
 )
 
 

@@ -1,0 +1,133 @@
+"""Fuzzing: mutated real payloads through the decoders; only the library's typed errors may come out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from speech_async import ResponseDecodeError, SpeechStatusError, TranscriptionResult
+from speech_async._formats import sniff
+from speech_async._http import Response, status_error
+from speech_async._models._errors import ErrorDetail, decode_error_body
+from speech_async._resources.fast import decode_result
+from speech_async._retry import parse_retry_after
+
+PAYLOADS = json.loads((Path(__file__).parents[1] / "data" / "payloads.json").read_text(encoding="utf-8"))
+RESULTS: list[Any] = PAYLOADS["results"]
+ERRORS: list[Any] = PAYLOADS["errors"]
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _response(content: bytes, status: int = 200) -> Response:
+    return Response(status=status, reason="", headers={}, content=content, request_id="rid")
+
+
+@st.composite
+def mutated_json(draw: st.DrawFn, seeds: list[Any]) -> Any:
+    """A real payload with a few structural mutations: keys dropped, values replaced, types swapped."""
+    document = json.loads(json.dumps(draw(st.sampled_from(seeds))))
+    for _ in range(draw(st.integers(1, 4))):
+        containers = _containers(document)
+        if not containers:
+            break
+        target = draw(st.sampled_from(containers))
+        keys = list(target) if isinstance(target, dict) else list(range(len(target)))
+        key = draw(st.sampled_from(keys))
+        if draw(st.booleans()):
+            del target[key]
+        else:
+            target[key] = draw(json_values)
+    return document
+
+
+def _containers(node: Any) -> list[Any]:
+    """Every non-empty dict and list in a JSON document, outermost first."""
+    if not isinstance(node, dict | list) or not node:
+        return []
+    children = node.values() if isinstance(node, dict) else node
+    return [node, *(found for child in children for found in _containers(child))]
+
+
+def _decoded_or_typed_error(content: bytes) -> None:
+    caught: ResponseDecodeError | None = None
+    result: TranscriptionResult | None = None
+    try:
+        result = decode_result(_response(content))
+    except ResponseDecodeError as err:
+        caught = err
+    if caught is not None:
+        assert caught.body == content
+        assert caught.request_id == "rid"
+    else:
+        assert isinstance(result, TranscriptionResult)
+        assert isinstance(result.text, str)
+
+
+@pytest.mark.parametrize("payload", RESULTS, ids=lambda p: str(p["combinedPhrases"][0]["text"]))
+def test_real_payloads_decode(payload: Any) -> None:
+    result = decode_result(_response(json.dumps(payload).encode()))
+    assert result.duration_milliseconds == payload["durationMilliseconds"]
+    assert result.text == payload["combinedPhrases"][0]["text"]
+
+
+@FUZZ
+@given(mutated_json(RESULTS))
+def test_structurally_mutated_results_decode_or_raise_a_decode_error(document: Any) -> None:
+    _decoded_or_typed_error(json.dumps(document).encode())
+
+
+@FUZZ
+@given(st.sampled_from(RESULTS), st.data())
+def test_byte_mutated_results_decode_or_raise_a_decode_error(payload: Any, data: st.DataObject) -> None:
+    raw = bytearray(json.dumps(payload, ensure_ascii=False).encode())
+    for _ in range(data.draw(st.integers(1, 6))):
+        action = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        at = data.draw(st.integers(0, max(len(raw) - 1, 0)))
+        if action == "flip" and raw:
+            raw[at] ^= data.draw(st.integers(1, 255))
+        elif action == "cut":
+            del raw[at:]
+        else:
+            raw[at:at] = data.draw(st.binary(min_size=1, max_size=4))
+    _decoded_or_typed_error(bytes(raw))
+
+
+@FUZZ
+@given(st.one_of(mutated_json(ERRORS).map(lambda d: json.dumps(d).encode()), st.binary(max_size=64)))
+def test_error_bodies_decode_or_come_back_as_none(body: bytes) -> None:
+    detail = decode_error_body(body)
+    assert detail is None or isinstance(detail, ErrorDetail)
+
+
+@FUZZ
+@given(st.integers(400, 599), st.binary(max_size=64) | mutated_json(ERRORS).map(lambda d: json.dumps(d).encode()))
+def test_any_error_response_becomes_a_typed_status_error(status: int, body: bytes) -> None:
+    error = status_error(_response(body, status=status))
+    assert isinstance(error, SpeechStatusError)
+    assert error.status_code == status
+    assert str(error).startswith(str(status))
+
+
+@FUZZ
+@given(st.binary(max_size=256), st.none() | st.integers(0, 10**12))
+def test_sniffing_never_fails(head: bytes, size: int | None) -> None:
+    found = sniff(head, size)
+    assert found.seconds is None or found.seconds >= 0
+
+
+@FUZZ
+@given(st.dictionaries(st.sampled_from(["Retry-After", "retry-after-ms", "x-ms-retry-after-ms"]), st.text(max_size=40)))
+def test_retry_after_parsing_never_fails(headers: dict[str, str]) -> None:
+    delay = parse_retry_after(headers)
+    assert delay is None or 0 <= delay <= 120
