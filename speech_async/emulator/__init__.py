@@ -1,9 +1,10 @@
 """A local emulator of the Azure AI Speech speech-to-text REST APIs (what Azurite is to Storage).
 
 An aiohttp server on loopback that answers fast transcription
-(``POST /speechtotext/transcriptions:transcribe``) and the REST API for short audio
+(``POST /speechtotext/transcriptions:transcribe``), the REST API for short audio
 (``POST /speech/recognition/{mode}/cognitiveservices/v1``, also under ``/stt/`` as on a custom
-domain, with pronunciation assessment) like the real service: same paths, query parameters,
+domain, with pronunciation assessment), the supported locales (api-version and v3.x forms) and the
+v3.1 health status (:meth:`Emulator.set_health`) like the real service: same paths, query parameters,
 headers, status codes, error bodies, limits and JSON shapes. Recognition is real (faster-whisper,
 with the ``asr`` extra) or scripted (transcripts registered per audio content). Callers
 authenticate with a key, with a token from ``POST /sts/v1.0/issueToken``, or with an Entra-style
@@ -23,7 +24,7 @@ Run it in your event loop (:class:`Emulator`), in a thread for synchronous code
 
 from ._app import create_app
 from ._cli import main
-from ._config import EmulatorConfig
+from ._config import EmulatorConfig, FastConfig, ShortAudioConfig, TokenConfig
 from ._credential import EmulatorTokenCredential
 from ._faults import ALL_FAULT_KINDS, AppliedFault, Fault, FaultPlan, RandomFaults
 from ._recognizer import (
@@ -36,6 +37,7 @@ from ._recognizer import (
     RecognizerLimitation,
 )
 from ._recording import RecordedPart, RecordedRequest
+from ._resources.health.model import HealthComponent, ServiceHealth
 from ._scripted import ScriptedPhrase, ScriptedRecognizer, ScriptedTranscript, ScriptedWord
 from ._server import Emulator, serve_in_thread
 from ._wav import make_wav, wav_header
@@ -47,8 +49,10 @@ __all__ = (
     "Emulator",
     "EmulatorConfig",
     "EmulatorTokenCredential",
+    "FastConfig",
     "Fault",
     "FaultPlan",
+    "HealthComponent",
     "ModelIntegrityError",
     "RandomFaults",
     "Recognition",
@@ -64,6 +68,9 @@ __all__ = (
     "ScriptedRecognizer",
     "ScriptedTranscript",
     "ScriptedWord",
+    "ServiceHealth",
+    "ShortAudioConfig",
+    "TokenConfig",
     "WhisperModelError",
     "WhisperRecognizer",
     "create_app",

@@ -7,15 +7,16 @@ Three credentials exist (see the auth digest):
 * ``Authorization: Bearer <token>`` with an Entra-style token from the admin route, whose audience is
   ``https://cognitiveservices.azure.com``.
 
-The short-audio API (route ``"short_audio"``) differs (auth digest, table of section 4):
+Which rule a route follows is its :attr:`RouteSpec.auth` (:class:`AuthPolicy`). The short-audio API
+(:attr:`AuthPolicy.SHORT_AUDIO`) differs (auth digest, table of section 4):
 
 * it takes Entra tokens only as ``Authorization: Bearer aad#<resourceId>#<token>``, where the token
   must be an Entra-style token of this emulator and ``<resourceId>`` the configured
   :attr:`EmulatorConfig.resource_id`; a plain Entra bearer token is refused there (unverified);
 * a request without any credential gets 403, not 401 (its doc table: "key or token missing").
 
-Every other route refuses the ``aad#`` form (unverified). :func:`authenticate` is the whole policy;
-:class:`EmulatorState` holds it as a replaceable attribute.
+Every other route refuses the ``aad#`` form (unverified). issueToken (:attr:`AuthPolicy.KEY_ONLY`) takes a
+key and nothing else. :func:`authenticate` is the whole policy.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
 from ._errors import INVALID_KEY_MESSAGE, INVALID_TOKEN_MESSAGE, MISSING_KEY_MESSAGE, GatewayError
-from ._faults import ISSUE_TOKEN_ROUTE, SHORT_AUDIO_ROUTE
+from ._routes import AuthPolicy
 from ._tokens import COGNITIVE_SERVICES_AUDIENCE, TokenRejectedError, sts_audience
 
 if TYPE_CHECKING:
@@ -111,9 +112,9 @@ def _aad_caller(credential: str, config: EmulatorConfig, tokens: TokenAuthority)
 
 
 def authenticate(
-    headers: Mapping[str, str], *, route: str | None, config: EmulatorConfig, tokens: TokenAuthority
+    headers: Mapping[str, str], *, policy: AuthPolicy, config: EmulatorConfig, tokens: TokenAuthority
 ) -> Caller:
-    """Who is calling ``route``; raises :class:`GatewayError` for a missing or refused credential.
+    """Who is calling a route with ``policy``; raises :class:`GatewayError` for a missing or refused credential.
 
     A refused credential is a 401; a missing one is a 401 too, except on short audio (403). Header
     names are case-insensitive (``headers`` is a case-insensitive mapping); a key must match
@@ -127,12 +128,12 @@ def authenticate(
             return _KEY_CALLER
         raise GatewayError(401, INVALID_KEY_MESSAGE)
     authorization = headers.get("Authorization", "").strip()
-    short_audio = route == SHORT_AUDIO_ROUTE
+    short_audio = policy is AuthPolicy.SHORT_AUDIO
     if short_audio and not authorization:
         # Documented status (short-audio doc table: "key or token missing"); unverified body: the
         # gateway's missing-key text in its {"error": {...}} shape, with code "403".
         raise GatewayError(403, MISSING_KEY_MESSAGE)
-    if route == ISSUE_TOKEN_ROUTE or not authorization:
+    if policy is AuthPolicy.KEY_ONLY or not authorization:
         # issueToken takes a key and nothing else, so a bearer token there is a missing key.
         raise GatewayError(401, MISSING_KEY_MESSAGE)
     token = _bearer_value(headers)

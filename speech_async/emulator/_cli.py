@@ -18,8 +18,11 @@ from ._config import (
     DEFAULT_RESOURCE_ID,
     DEFAULT_TOKEN_LIFETIME,
     EmulatorConfig,
+    FastConfig,
+    TokenConfig,
 )
-from ._faults import ALL_FAULT_KINDS, ANY_ROUTE, FAULT_ROUTES, Fault, decode_fault
+from ._faults import ALL_FAULT_KINDS, Fault, decode_fault
+from ._routes import ANY_ROUTE, fault_routes
 from ._server import Emulator
 from ._whisper import MODEL_ENV_VAR, WhisperRecognizer, whisper_missing
 
@@ -71,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="speech-async emulator",
         description=(
             "Run a local emulator of the Azure AI Speech speech-to-text APIs (fast transcription, short "
-            "audio). Prints its URL on one line once it listens; stops on SIGINT or SIGTERM."
+            "audio, supported locales, health status). Prints its URL on one line once it listens; stops "
+            "on SIGINT or SIGTERM."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -148,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     faults.add_argument(
         "--fault-route",
-        choices=(*FAULT_ROUTES, ANY_ROUTE),
+        choices=(*fault_routes(), ANY_ROUTE),
         default="transcribe",
         help="route the random faults apply to (default %(default)s)",
     )
@@ -212,9 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = EmulatorConfig(
             key=args.key or None,
             recognizer=recognizer,
-            max_audio_bytes=int(args.max_audio_mb * _MIB),
-            max_audio_seconds=args.max_audio_seconds,
-            token_lifetime=args.token_lifetime,
+            fast=FastConfig(max_audio_bytes=int(args.max_audio_mb * _MIB), max_audio_seconds=args.max_audio_seconds),
+            tokens=TokenConfig(lifetime=args.token_lifetime),
             resource_id=args.resource_id,
         )
     except ValueError as exc:

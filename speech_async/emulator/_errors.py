@@ -9,6 +9,10 @@ Two body shapes exist on the wire:
 * the Cognitive Services gateway's shape, used for authentication failures::
 
       {"error": {"code": "401", "message": "Access denied due to ..."}}
+
+Routes of the v3.x management API (``RouteSpec.refusals``) answer 401, 403 and 429 in the ``Error``
+shape with the published texts instead (:func:`management_refusal`). Area-specific errors live in the
+areas (``_resources/<area>/errors.py``); this module has the shapes and the generic factories.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ __all__ = (
     "emulator_error",
     "invalid_argument",
     "invalid_request",
+    "management_refusal",
 )
 
 EMULATOR_PREFIX: Final = "speech_async emulator: "
@@ -133,3 +138,26 @@ def emulator_error(inner_code: str, message: str) -> ServiceError:
     """A 422 for what the emulator itself cannot do; never produced by the real service."""
     text = EMULATOR_PREFIX + message
     return ServiceError(422, "UnprocessableEntity", text, inner_code=inner_code)
+
+
+# The management API's published 401/403/429 bodies (v3.0 health-status example, addendum §3.6).
+_MANAGEMENT_REFUSALS: Final = {
+    401: ("Unauthorized", "Authentication is required to access the resource."),
+    403: ("Forbidden", "No permission to access this resource."),
+    429: (
+        "TooManyRequests",
+        "The rate limit has been reached. The timeout in seconds can be found in the Retry-After header.",
+    ),
+}
+
+
+def management_refusal(error: ServiceError | GatewayError) -> ServiceError | GatewayError:
+    """``error`` as a management route (v3.x) answers it: 401/403/429 in the published ``Error`` bodies.
+
+    unverified: the examples show the bodies, not which refusal (missing key, wrong key, bad token)
+    gets which; every 401 is taken to read the same. Other statuses keep their shape.
+    """
+    refusal = _MANAGEMENT_REFUSALS.get(error.status)
+    if refusal is None:
+        return error
+    return ServiceError(error.status, *refusal)

@@ -1,8 +1,10 @@
 """Fault injection: the emulated service misbehaves on purpose, per route, on demand.
 
 A :class:`FaultPlan` (one per emulator, :attr:`Emulator.faults`) holds queued :class:`Fault` objects
-and, optionally, a random mode. Every authenticated request to a service route asks the plan for a
-fault; authentication always comes first, so a wrong key is answered 401 whatever is queued.
+and, optionally, a random mode. A fault targets a route by its name in the route registry
+(``docs/emulator-routes.md``), or ``"*"``. Every authenticated request to a service route asks the
+plan for a fault; authentication always comes first, so a wrong key is answered 401 whatever is
+queued.
 
 The kinds of misbehaviour, one per :class:`Fault`:
 
@@ -19,7 +21,6 @@ Which body goes with which status is not documented for this API; every choice b
 
 from __future__ import annotations
 
-import dataclasses
 import email.utils
 import math
 import random as _random
@@ -32,16 +33,13 @@ from typing import Final
 import msgspec
 
 from ._errors import INVALID_KEY_MESSAGE, GatewayError, ServiceError
+from ._routes import ANY_ROUTE, fault_routes
+from ._strict import decode_strict
 
 __all__ = (
     "ALL_FAULT_KINDS",
     "ANY_ROUTE",
-    "FAULT_ROUTES",
-    "ISSUE_TOKEN_ROUTE",
-    "LOCALES_ROUTE",
     "MALFORMED_BODY",
-    "SHORT_AUDIO_ROUTE",
-    "TRANSCRIBE_ROUTE",
     "AppliedFault",
     "Fault",
     "FaultPlan",
@@ -54,15 +52,8 @@ __all__ = (
     "truncate_json",
 )
 
-# The registry of service route names a fault can target. A new route (batch ...) joins by adding
-# its name here and passing it as ``name=`` when the route is added to the app.
-TRANSCRIBE_ROUTE: Final = "transcribe"
-LOCALES_ROUTE: Final = "locales"
-ISSUE_TOKEN_ROUTE: Final = "issue_token"
-# Both path forms of the short-audio API (regional and custom domain) are this one route.
-SHORT_AUDIO_ROUTE: Final = "short_audio"
-FAULT_ROUTES: Final = (ISSUE_TOKEN_ROUTE, LOCALES_ROUTE, SHORT_AUDIO_ROUTE, TRANSCRIBE_ROUTE)
-ANY_ROUTE: Final = "*"
+# issueToken takes only a key, so a fault that expires a bearer token cannot target it.
+_KEY_ONLY_ROUTE: Final = "issue_token"
 
 # unverified: what a broken intermediary might put in a 200; deliberately not JSON at all.
 MALFORMED_BODY: Final = (
@@ -72,8 +63,9 @@ MALFORMED_BODY: Final = (
 
 
 def _check_route(route: str) -> None:
-    if route != ANY_ROUTE and route not in FAULT_ROUTES:
-        known = ", ".join(repr(name) for name in (*FAULT_ROUTES, ANY_ROUTE))
+    routes = fault_routes()
+    if route != ANY_ROUTE and route not in routes:
+        known = ", ".join(repr(name) for name in (*routes, ANY_ROUTE))
         raise ValueError(f"unknown route {route!r}; faults can target {known}")
 
 
@@ -93,8 +85,9 @@ class Fault:
     handled.
 
     Attributes:
-        route: ``"transcribe"``, ``"locales"``, ``"issue_token"``, ``"short_audio"``, or ``"*"`` for
-            any service route.
+        route: A service route name (``"transcribe"``, ``"locales"``, ``"issue_token"``,
+            ``"short_audio"``, ... every name in ``docs/emulator-routes.md``), or ``"*"`` for any
+            service route.
         count: How many matching requests the fault applies to (at least 1).
         status: Answer this status (400-599) with the body the service or its gateway would send
             (unverified bodies: 429 and 504 in the gateway's ``{"error": {...}}`` shape, 408 as
@@ -155,7 +148,7 @@ class Fault:
                 "drop_after_request_bytes, drop_mid_response, malformed_json, truncated_json or "
                 f"expire_token); got {found}"
             )
-        if self.expire_token and self.route == ISSUE_TOKEN_ROUTE:
+        if self.expire_token and self.route == _KEY_ONLY_ROUTE:
             raise ValueError("expire_token cannot target 'issue_token', which takes only a key")
         for name in ("delay_headers", "delay_body", "stall_request"):
             _check_seconds(name, getattr(self, name))
@@ -228,8 +221,7 @@ class AppliedFault:
     Attributes:
         request_id: The ``apim-request-id`` of the request (as in :class:`RecordedRequest`).
         client_request_id: The request's ``x-ms-client-request-id`` header, if any.
-        route: The route name the request was for (``"transcribe"``, ``"locales"``, ``"issue_token"``,
-            ``"short_audio"``).
+        route: The route name the request was for (``"transcribe"``, ``"locales"``, ...).
         kind: :attr:`Fault.kind` of the fault.
         fault: The fault itself.
     """
@@ -479,29 +471,14 @@ def truncate_json(body: bytes) -> bytes:
 
 # --- JSON forms (command line and admin API) --------------------------------------------------------
 
-_FAULT_FIELDS: Final = frozenset(field.name for field in dataclasses.fields(Fault))
-
 
 def _fault_from_object(value: object) -> Fault:
-    if not isinstance(value, dict):
-        raise ValueError("a fault must be a JSON object with Fault field names")
-    members: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
-    unknown = sorted(str(name) for name in members if name not in _FAULT_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown Fault fields: {', '.join(unknown)}")
-    try:
-        return msgspec.convert(members, Fault)
-    except msgspec.ValidationError as exc:
-        raise ValueError(str(exc)) from None
+    return decode_strict(value, Fault, what="a fault")
 
 
 def decode_fault(data: bytes | str) -> Fault:
     """A :class:`Fault` from a JSON object with its field names; ``ValueError`` if invalid."""
-    try:
-        value: object = msgspec.json.decode(data)
-    except msgspec.DecodeError as exc:
-        raise ValueError(f"not valid JSON: {exc}") from None
-    return _fault_from_object(value)
+    return decode_strict(data, Fault, what="a fault")
 
 
 class _RandomRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -513,10 +490,7 @@ class _RandomRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 def decode_random_faults(data: bytes | str) -> RandomFaults:
     """``{"rate", "seed", "route", "faults"}`` (``faults`` defaults to :data:`ALL_FAULT_KINDS`)."""
-    try:
-        request = msgspec.json.decode(data, type=_RandomRequest)
-    except msgspec.DecodeError as exc:
-        raise ValueError(str(exc)) from None
+    request = decode_strict(data, _RandomRequest)
     faults = ALL_FAULT_KINDS if request.faults is None else tuple(_fault_from_object(f) for f in request.faults)
     return RandomFaults(rate=request.rate, faults=faults, seed=request.seed, route=request.route)
 

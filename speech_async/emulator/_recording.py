@@ -102,8 +102,9 @@ class RecordedRequest:
         client_request_id: The ``x-ms-client-request-id`` header, which a client repeats on
             every attempt of one logical call.
         fault: :attr:`Fault.kind` of the fault injected into this request, if any.
-        route: The route name: ``"transcribe"``, ``"locales"``, ``"issue_token"``,
-            ``"short_audio"``; ``None`` for a path or method no route takes.
+        route: The route name from the route registry (``"transcribe"``, ``"locales"``,
+            ``"issue_token"``, ``"short_audio"``, ``"locales_v3"``, ``"health_status"``; see
+            ``docs/emulator-routes.md``); ``None`` for a path or method no route takes.
         expect_continue: Whether the request carried ``Expect: 100-continue`` (the short-audio API
             asks for it with chunked uploads). aiohttp answers such an HTTP/1.1 request with
             ``100 Continue`` once it is routed, before the body is read.

@@ -1,6 +1,7 @@
 """The scripted recognizer: deterministic transcripts registered per audio content (SHA-256)."""
 
-from __future__ import annotations
+# No "from __future__ import annotations": the admin API decodes into these dataclasses with msgspec,
+# which would resolve string annotations in the public package (their __module__), not here.
 
 import hashlib
 import re
@@ -9,8 +10,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
-import msgspec
-
 from ._recognizer import (
     Recognition,
     RecognitionRequest,
@@ -18,6 +17,8 @@ from ._recognizer import (
     RecognizedWord,
     RecognizerLimitation,
 )
+from ._strict import decode_strict
+from ._words import spread_words
 
 __all__ = (
     "ScriptedPhrase",
@@ -131,64 +132,9 @@ class ScriptedTranscript:
             raise ValueError("duration_ms must not be negative")
 
 
-class _WordJson(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    text: str
-    offset_ms: int
-    duration_ms: int
-
-
-class _PhraseJson(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    text: str
-    offset_ms: int
-    duration_ms: int
-    speaker: int | None = None
-    channel: int = 0
-    locale: str = _DEFAULT_LOCALE
-    confidence: float = _DEFAULT_CONFIDENCE
-    words: list[_WordJson] | None = None
-
-
-class _TranscriptJson(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    phrases: list[_PhraseJson]
-    duration_ms: int | None = None
-    translations: dict[str, list[_PhraseJson]] = msgspec.field(default_factory=dict[str, list[_PhraseJson]])
-
-
-_TRANSCRIPT_DECODER: Final = msgspec.json.Decoder(_TranscriptJson)
-
-
-def _phrase_from_json(phrase: _PhraseJson) -> ScriptedPhrase:
-    words = (
-        None
-        if phrase.words is None
-        else tuple(ScriptedWord(text=w.text, offset_ms=w.offset_ms, duration_ms=w.duration_ms) for w in phrase.words)
-    )
-    return ScriptedPhrase(
-        text=phrase.text,
-        offset_ms=phrase.offset_ms,
-        duration_ms=phrase.duration_ms,
-        speaker=phrase.speaker,
-        channel=phrase.channel,
-        locale=phrase.locale,
-        confidence=phrase.confidence,
-        words=words,
-    )
-
-
 def decode_transcript(raw: bytes) -> ScriptedTranscript:
     """Parse the admin API's JSON form of a :class:`ScriptedTranscript`; raise ``ValueError``."""
-    try:
-        data = _TRANSCRIPT_DECODER.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise ValueError(str(exc)) from None
-    return ScriptedTranscript(
-        phrases=tuple(_phrase_from_json(phrase) for phrase in data.phrases),
-        duration_ms=data.duration_ms,
-        translations={
-            language: tuple(_phrase_from_json(phrase) for phrase in phrases)
-            for language, phrases in data.translations.items()
-        },
-    )
+    return decode_strict(raw, ScriptedTranscript, what="a scripted transcript")
 
 
 def _spread_words(phrase: ScriptedPhrase) -> tuple[RecognizedWord, ...]:
@@ -196,14 +142,7 @@ def _spread_words(phrase: ScriptedPhrase) -> tuple[RecognizedWord, ...]:
         return tuple(
             RecognizedWord(text=w.text, offset_ms=w.offset_ms, duration_ms=w.duration_ms) for w in phrase.words
         )
-    tokens = phrase.text.split()
-    count = len(tokens)
-    words: list[RecognizedWord] = []
-    for index, token in enumerate(tokens):
-        start = phrase.offset_ms + phrase.duration_ms * index // count
-        end = phrase.offset_ms + phrase.duration_ms * (index + 1) // count
-        words.append(RecognizedWord(text=token, offset_ms=start, duration_ms=end - start))
-    return tuple(words)
+    return spread_words(phrase.text, phrase.offset_ms, phrase.duration_ms)
 
 
 def _recognized(phrase: ScriptedPhrase) -> RecognizedPhrase:

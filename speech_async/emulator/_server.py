@@ -14,6 +14,7 @@ from aiohttp import web
 
 from ._app import create_app, emulator_state
 from ._config import EmulatorConfig
+from ._resources.health.model import ServiceHealth
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Mapping
@@ -37,7 +38,10 @@ class _State(enum.Enum):
 
 
 class Emulator:
-    """A local fast-transcription service on ``host:port`` (port 0 picks a free port).
+    """A local speech-to-text service on ``host:port`` (port 0 picks a free port).
+
+    It serves every route of ``docs/emulator-routes.md`` (fast transcription, short audio, issueToken,
+    supported locales, health status) and the admin API under ``/_emulator/``.
 
     Use it as an async context manager, or call :meth:`start` and :meth:`close`. It serves on the
     event loop that runs :meth:`start`. Example::
@@ -108,15 +112,40 @@ class Emulator:
     def counters(self) -> Mapping[str, int]:
         """Requests received so far per route name, counted on arrival (before authentication).
 
-        A read-only snapshot with at least ``"transcribe"``, ``"locales"``, ``"issue_token"`` and
-        ``"entra_token"`` (the admin route ``POST /_emulator/entra/token``). Requests to unknown
-        paths, or with a method a route does not take, are not counted.
+        A read-only snapshot with one key per service route name (``"transcribe"``, ``"locales"``,
+        ``"issue_token"``, ``"short_audio"``, ``"locales_v3"``, ``"health_status"``, ...; see
+        ``docs/emulator-routes.md``) and ``"entra_token"`` (the admin route
+        ``POST /_emulator/entra/token``). Requests to unknown paths, or with a method a route does
+        not take, are not counted.
         """
         return types.MappingProxyType(dict(self._state.counters))
 
     def clear_counters(self) -> None:
         """Set every request counter back to zero."""
         self._state.clear_counters()
+
+    @property
+    def health(self) -> ServiceHealth:
+        """What ``GET /speechtotext/v3.1/healthstatus`` answers now (initially :attr:`EmulatorConfig.health`)."""
+        return self._state.health
+
+    def set_health(self, health: ServiceHealth | None = None) -> None:
+        """Make the health-status route answer ``health`` from now on; ``None`` restores the configured one.
+
+        Safe from any thread (the value is replaced whole). Over HTTP: ``PUT /_emulator/health`` with the
+        JSON form of a :class:`ServiceHealth`, ``DELETE /_emulator/health`` to restore it.
+        Example::
+
+            emulator.set_health(ServiceHealth(status="Unhealthy", components=(
+                HealthComponent(name="Database", type="SpeechServicesDbContext", status="Unhealthy",
+                                message="The database cannot be reached."),
+            )))  # the route now answers 503
+        """
+        if health is None:
+            health = self._config.health
+        elif not isinstance(health, ServiceHealth):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"expected a ServiceHealth, not {type(health).__name__}")
+        self._state.health = health
 
     def revoke_tokens(self) -> None:
         """Revoke every bearer token issued so far (issueToken and Entra-style): each later use is a 401.

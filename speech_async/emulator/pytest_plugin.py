@@ -33,10 +33,10 @@ The fixtures:
     The subscription key the emulator accepts.
 
 What tests call on the emulator is safe from any thread: ``scripted.register``, ``faults.add`` and
-the rest of :class:`FaultPlan`, ``requests`` (a list the emulator appends to) and ``counters`` (a
-snapshot). With the emulator in a thread, a request is recorded before its answer is sent, except
-for a connection the emulator drops on purpose: its record may land a moment after your client sees
-the error.
+the rest of :class:`FaultPlan`, ``set_health`` (what ``GET /speechtotext/v3.1/healthstatus``
+answers), ``requests`` (a list the emulator appends to) and ``counters`` (a snapshot). With the
+emulator in a thread, a request is recorded before its answer is sent, except for a connection the
+emulator drops on purpose: its record may land a moment after your client sees the error.
 
 Make it misbehave with faults, then check every attempt's upload from the records::
 

@@ -29,6 +29,7 @@ import speech_async.emulator as emulator_package
 from speech_async.emulator import (
     Emulator,
     EmulatorConfig,
+    FastConfig,
     Recognition,
     RecognitionRequest,
     RecognizedPhrase,
@@ -808,7 +809,7 @@ async def test_valid_definitions(emu: Emulator, session: aiohttp.ClientSession, 
 
 
 async def test_limits_are_configurable(session: aiohttp.ClientSession) -> None:
-    config = EmulatorConfig(recognizer="scripted", max_prompt_chars=5, max_phrases=1)
+    config = EmulatorConfig(recognizer="scripted", fast=FastConfig(max_prompt_chars=5, max_phrases=1))
     async with Emulator(config) as emulator:
         emulator.scripted.register(HELLO, HELLO_TRANSCRIPT)
         prompt = {"enhancedMode": {"enabled": True, "prompt": ["abc", "def"]}}
@@ -854,7 +855,7 @@ async def test_non_audio_is_invalid_audio_format(emu: Emulator, session: aiohttp
 
 
 async def test_audio_longer_than_the_limit(session: aiohttp.ClientSession) -> None:
-    async with Emulator(EmulatorConfig(recognizer="scripted", max_audio_seconds=5.0)) as emulator:
+    async with Emulator(EmulatorConfig(recognizer="scripted", fast=FastConfig(max_audio_seconds=5.0))) as emulator:
         emulator.scripted.register(HELLO, HELLO_TRANSCRIPT)
         reply = await transcribe(session, emulator.url, {}, HELLO, key="k")
         assert_error(reply, 400, "InvalidArgument", "AudioLengthLimitExceeded")
@@ -865,7 +866,7 @@ async def test_audio_longer_than_the_limit(session: aiohttp.ClientSession) -> No
 
 
 async def test_audio_larger_than_the_limit_is_refused_while_streaming(session: aiohttp.ClientSession) -> None:
-    async with Emulator(EmulatorConfig(recognizer="scripted", max_audio_bytes=64 * 1024)) as emulator:
+    async with Emulator(EmulatorConfig(recognizer="scripted", fast=FastConfig(max_audio_bytes=64 * 1024))) as emulator:
         body = form({}, HELLO + bytes(8 * 1024 * 1024))
         reply = await send(session, emulator.url, body, key="k", chunked=True)
         assert_error(reply, 413, "InvalidRequest", "InvalidPayload")
@@ -988,7 +989,7 @@ async def test_audio_url_respects_the_size_limit(
     session: aiohttp.ClientSession, audio_host: tuple[str, list[str]]
 ) -> None:
     base, _ = audio_host
-    async with Emulator(EmulatorConfig(recognizer="scripted", max_audio_bytes=1000)) as emulator:
+    async with Emulator(EmulatorConfig(recognizer="scripted", fast=FastConfig(max_audio_bytes=1000))) as emulator:
         reply = await transcribe(session, emulator.url, {"audioUrl": f"{base}/hello.wav"}, None, key="k")
     assert_error(reply, 413, "InvalidRequest", "InvalidPayload")
 
@@ -1109,12 +1110,19 @@ async def test_create_app_runs_under_a_custom_runner(session: aiohttp.ClientSess
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"key": ""}, {"recognizer": "vosk"}, {"max_audio_bytes": 0}, {"max_audio_seconds": -1.0}, {"max_phrases": -1}],
+    [
+        {"key": ""},
+        {"recognizer": "vosk"},
+        {"fast": {"max_audio_bytes": 0}},
+        {"fast": {"max_audio_seconds": -1.0}},
+        {"fast": {"max_phrases": -1}},
+    ],
     ids=["empty-key", "unknown-recognizer", "zero-bytes", "negative-seconds", "negative-phrases"],
 )
 def test_config_validation(kwargs: dict[str, Any]) -> None:
+    fast = kwargs.pop("fast", None)
     with pytest.raises(ValueError, match=r"."):
-        EmulatorConfig(**kwargs)
+        EmulatorConfig(**kwargs, fast=None if fast is None else FastConfig(**fast))
 
 
 def test_config_rejects_objects_without_recognize() -> None:

@@ -30,6 +30,7 @@ from speech_async.emulator import (
     ScriptedPhrase,
     ScriptedTranscript,
     ScriptedWord,
+    ShortAudioConfig,
     main,
 )
 
@@ -573,7 +574,9 @@ async def test_thirty_seconds_at_most_with_assessment(emu: Emulator, session: ai
 
 
 async def test_limits_are_configurable(session: aiohttp.ClientSession) -> None:
-    config = EmulatorConfig(key=KEY, recognizer="scripted", max_short_audio_seconds=2.5, max_short_audio_bytes=90_000)
+    config = EmulatorConfig(
+        key=KEY, recognizer="scripted", short_audio=ShortAudioConfig(max_seconds=2.5, max_bytes=90_000)
+    )
     async with Emulator(config) as emulator:
         emulator.scripted.register(PENCILS, PENCILS_TRANSCRIPT)
         assert "at most 2.5 seconds" in bad_request(await post(session, emulator.url, make_wav(2.6, fill=1)))
@@ -1084,15 +1087,15 @@ def test_config_validates_short_audio_settings() -> None:
         with pytest.raises(ValueError, match="resource_id"):
             EmulatorConfig(resource_id=bad)
     for value in (0.0, -1.0, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="max_short_audio_seconds"):
-            EmulatorConfig(max_short_audio_seconds=value)
+        with pytest.raises(ValueError, match="max_seconds"):
+            EmulatorConfig(short_audio=ShortAudioConfig(max_seconds=value))
         with pytest.raises(ValueError, match="max_assessment_seconds"):
-            EmulatorConfig(max_assessment_seconds=value)
-    with pytest.raises(ValueError, match="max_short_audio_bytes"):
-        EmulatorConfig(max_short_audio_bytes=0)
+            EmulatorConfig(short_audio=ShortAudioConfig(max_assessment_seconds=value))
+    with pytest.raises(ValueError, match="max_bytes"):
+        EmulatorConfig(short_audio=ShortAudioConfig(max_bytes=0))
     config = EmulatorConfig()
     assert config.resource_id == RESOURCE_ID
-    assert (config.max_short_audio_seconds, config.max_assessment_seconds) == (60.0, 30.0)
+    assert (config.short_audio.max_seconds, config.short_audio.max_assessment_seconds) == (60.0, 30.0)
 
 
 def test_cli_rejects_a_bad_resource_id(capsys: pytest.CaptureFixture[str]) -> None:

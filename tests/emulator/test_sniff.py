@@ -1,4 +1,4 @@
-"""Audio format sniffing and header durations (``speech_async.emulator._sniff``), file by file."""
+"""Audio format sniffing and header durations (``speech_async.emulator._media.sniff``), file by file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from speech_async.emulator._sniff import AudioInfo, sniff_file
+from speech_async.emulator._media.sniff import AudioInfo, sniff_file
 
 from ..support.samples import SAMPLES
 

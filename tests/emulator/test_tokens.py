@@ -32,6 +32,7 @@ from speech_async.emulator import (
     FaultPlan,
     ScriptedPhrase,
     ScriptedTranscript,
+    TokenConfig,
     main,
 )
 
@@ -262,7 +263,7 @@ async def test_issue_token_token_is_accepted_on_transcribe_and_locales(
 @pytest.mark.parametrize("lifetime", [600.0, 30.0], ids=["default", "configured"])
 async def test_token_expires_on_the_emulators_clock(session: aiohttp.ClientSession, lifetime: float) -> None:
     clock = FakeClock()
-    options: dict[str, Any] = {} if lifetime == 600.0 else {"token_lifetime": lifetime}
+    options: dict[str, Any] = {} if lifetime == 600.0 else {"tokens": TokenConfig(lifetime=lifetime)}
     async with Emulator(EmulatorConfig(key=KEY, recognizer="scripted", clock=clock, **options)) as emulator:
         token = await token_for(session, emulator.url)
         assert claims(token)["exp"] == START + lifetime
@@ -552,7 +553,15 @@ async def test_entra_admin_route_default_lifetime(emu: Emulator, session: aiohtt
 
 
 async def test_counters_count_on_arrival(emu: Emulator, session: aiohttp.ClientSession) -> None:
-    assert dict(emu.counters) == {"entra_token": 0, "issue_token": 0, "locales": 0, "short_audio": 0, "transcribe": 0}
+    assert dict(emu.counters) == {
+        "entra_token": 0,
+        "health_status": 0,
+        "issue_token": 0,
+        "locales": 0,
+        "locales_v3": 0,
+        "short_audio": 0,
+        "transcribe": 0,
+    }
     token = await token_for(session, emu.url)
     await issue(session, emu.url, {"Ocp-Apim-Subscription-Key": "wrong"})  # refused, still counted
     emu.faults.add(Fault(route="locales", status=503))
@@ -566,7 +575,15 @@ async def test_counters_count_on_arrival(emu: Emulator, session: aiohttp.ClientS
         assert response.status == 404
     async with session.get(f"{emu.url}/_emulator/counters") as response:
         listed = await response.json()
-    assert listed == {"entra_token": 1, "issue_token": 2, "locales": 2, "short_audio": 0, "transcribe": 1}
+    assert listed == {
+        "entra_token": 1,
+        "health_status": 0,
+        "issue_token": 2,
+        "locales": 2,
+        "locales_v3": 0,
+        "short_audio": 0,
+        "transcribe": 1,
+    }
     counters = emu.counters
     assert dict(counters) == listed
     with pytest.raises(TypeError):
@@ -621,14 +638,14 @@ async def test_tokens_are_never_stored_logged_or_echoed(
 
 
 def test_config_validates_token_settings() -> None:
-    with pytest.raises(ValueError, match="token_lifetime"):
-        EmulatorConfig(token_lifetime=0)
-    with pytest.raises(ValueError, match="token_lifetime"):
-        EmulatorConfig(token_lifetime=math.nan)
+    with pytest.raises(ValueError, match="lifetime"):
+        EmulatorConfig(tokens=TokenConfig(lifetime=0))
+    with pytest.raises(ValueError, match="lifetime"):
+        EmulatorConfig(tokens=TokenConfig(lifetime=math.nan))
     with pytest.raises(TypeError, match="clock"):
         EmulatorConfig(clock=1.0)  # type: ignore[arg-type]
     config = EmulatorConfig()
-    assert (config.clock, config.token_lifetime) == (time.time, 600.0)
+    assert (config.clock, config.tokens.lifetime) == (time.time, 600.0)
 
 
 def test_cli_token_lifetime() -> None:

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Final
 
 import aiohttp
 
-from ._errors import ServiceError, invalid_argument
-from ._multipart import too_large
+from .._errors import ServiceError, invalid_argument
+from .multipart import too_large
 
 if TYPE_CHECKING:
-    from ._spool import SpooledAudio, SpoolSet
+    from .spool import SpooledAudio, SpoolSet
 
 __all__ = ("FETCH_TIMEOUT", "fetch_audio")
 

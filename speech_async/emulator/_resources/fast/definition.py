@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Final, Literal, cast
 import msgspec
 from yarl import URL
 
-from ._config import API_VERSION_2025_10_15
-from ._errors import ServiceError, invalid_argument, invalid_request
-from ._locales import is_supported_locale, is_supported_target_language
+from ..._config import API_VERSION_2025_10_15
+from ..._errors import ServiceError, invalid_argument, invalid_request
+from ..._locales import is_supported_locale, is_supported_target_language
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from ._config import EmulatorConfig
+    from ..._config import FastConfig
 
 __all__ = ("MAX_DEFINITION_DEPTH", "Definition", "check_channel_layout", "decode_definition", "parse_definition")
 
@@ -277,7 +277,7 @@ def _audio_url(obj: dict[str, object]) -> str | None:
     return audio_url
 
 
-def _phrases(obj: dict[str, object], config: EmulatorConfig) -> tuple[str, ...]:
+def _phrases(obj: dict[str, object], config: FastConfig) -> tuple[str, ...]:
     phrase_list = _object(obj, "phraseList")
     if phrase_list is None:
         return ()
@@ -297,7 +297,7 @@ class _Enhanced:
     prompts: tuple[str, ...] = ()
 
 
-def _enhanced_mode(obj: dict[str, object], config: EmulatorConfig) -> _Enhanced:
+def _enhanced_mode(obj: dict[str, object], config: FastConfig) -> _Enhanced:
     enhanced = _object(obj, "enhancedMode")
     if enhanced is None:
         return _Enhanced()
@@ -335,9 +335,7 @@ def _enhanced_mode(obj: dict[str, object], config: EmulatorConfig) -> _Enhanced:
     )
 
 
-def parse_definition(
-    obj: dict[str, object], *, api_version: str, config: EmulatorConfig, has_audio: bool
-) -> Definition:
+def parse_definition(obj: dict[str, object], *, api_version: str, config: FastConfig, has_audio: bool) -> Definition:
     """Validate a decoded definition for ``api_version``; raise :class:`ServiceError` if invalid.
 
     Members newer than the api-version are ignored like any unknown member (unverified), so

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 import msgspec
 
-from ._text_forms import lexical_words
+from ..._ids import GUID
+from ..._text_forms import lexical_words
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from ._recognizer import RecognizedWord
+    from ..._recognizer import RecognizedWord
 
 __all__ = (
     "ASSESSMENT_HEADER",
@@ -50,7 +51,6 @@ ErrorType = Literal["None", "Omission", "Insertion", "Mispronunciation"]
 _GRADING: Final[dict[str, GradingSystem]] = {"fivepoint": "FivePoint", "hundredmark": "HundredMark"}
 _GRANULARITY: Final[dict[str, Granularity]] = {"phoneme": "Phoneme", "word": "Word", "fulltext": "FullText"}
 _DIMENSION: Final[dict[str, Dimension]] = {"basic": "Basic", "comprehensive": "Comprehensive"}
-_GUID: Final = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _PUNCTUATION_BREAK: Final = re.compile(r"[,.;:!?]")
 # unverified: the emulator's own thresholds. A word scoring below 60 is a mispronunciation; a
 # silence over 300 ms where the reference has no punctuation is an unexpected break (certain at
@@ -122,7 +122,7 @@ def decode_assessment_header(value: str) -> AssessmentParams:
     if not isinstance(reference, str) or not reference.strip():
         raise AssessmentError("ReferenceText is required")
     scenario = members.get("ScenarioId")
-    if scenario is not None and (not isinstance(scenario, str) or _GUID.fullmatch(scenario) is None):
+    if scenario is not None and (not isinstance(scenario, str) or GUID.fullmatch(scenario) is None):
         raise AssessmentError(f"ScenarioId must be a GUID, not {scenario!r}")
     return AssessmentParams(
         reference_text=reference,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Final
 
-from ._locales import target_locale, uses_per_character_words
-from ._wire import WireCombinedPhrase, WirePhrase, WireResult, WireWord
+from ..._locales import target_locale, uses_per_character_words
+from .wire import WireCombinedPhrase, WirePhrase, WireResult, WireWord
 
 if TYPE_CHECKING:
-    from ._definition import Definition
-    from ._recognizer import Recognition, RecognizedPhrase, RecognizedWord
+    from ..._recognizer import Recognition, RecognizedPhrase, RecognizedWord
+    from .definition import Definition
 
 __all__ = ("billing_usage", "separate_channels", "shape")
 

@@ -21,16 +21,16 @@ from aiohttp import BodyPartReader, MultipartReader
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.multipart import parse_content_disposition
 
-from ._errors import ServiceError, invalid_request
-from ._recording import RecordedPart
+from .._errors import ServiceError, invalid_request
+from .._recording import RecordedPart
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from aiohttp import StreamReader
 
-    from ._body import BodyTap
-    from ._spool import SpooledAudio, SpoolSet
+    from .body import BodyTap
+    from .spool import SpooledAudio, SpoolSet
 
 __all__ = (
     "MAX_DEFINITION_BYTES",

@@ -1,0 +1,1 @@
+"""The emulated REST areas: one package per area, each with a ``routes.py`` holding its ``RouteTable``."""

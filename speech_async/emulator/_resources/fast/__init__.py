@@ -1,0 +1,1 @@
+"""Fast transcription (``transcriptions:transcribe``) and the api-version supported-locales route."""

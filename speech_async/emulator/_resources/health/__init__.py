@@ -1,0 +1,1 @@
+"""Service health status (``/speechtotext/v3.1/healthstatus``)."""

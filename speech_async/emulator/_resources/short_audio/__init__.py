@@ -1,0 +1,1 @@
+"""The REST API for short audio (``/speech/recognition/{mode}/cognitiveservices/v1``)."""

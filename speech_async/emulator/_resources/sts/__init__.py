@@ -1,0 +1,1 @@
+"""The token service (``/sts/v1.0/issueToken``)."""

@@ -1,0 +1,107 @@
+"""What one application instance shares between requests: shared services and per-area backends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+import aiohttp
+from aiohttp import web
+
+from ._media.fetch import FETCH_TIMEOUT
+from ._routes import counted_routes
+from ._scripted import ScriptedRecognizer
+from ._tokens import TokenAuthority
+from ._whisper import WhisperRecognizer
+
+if TYPE_CHECKING:
+    from ._auth import Caller
+    from ._config import EmulatorConfig
+    from ._faults import Fault, FaultPlan
+    from ._media.body import BodyTap
+    from ._recognizer import Recognizer
+    from ._recording import AuthKind, RecordedPart, RecordedRequest
+    from ._resources.health.model import ServiceHealth
+    from ._routes import RouteSpec
+
+__all__ = ("EXCHANGE", "STATE", "EmulatorState", "Exchange", "emulator_state")
+
+
+class EmulatorState:
+    """Everything one application instance shares between requests.
+
+    Shared services: the configuration, the fault plan, the recognizer (and the scripted registry,
+    always present), the recorded requests, the token authority, the request counters and the
+    client session for ``audioUrl`` downloads. Per-area backends: :attr:`health` today; batch
+    and web hooks add theirs here.
+    """
+
+    def __init__(self, config: EmulatorConfig, faults: FaultPlan | None = None) -> None:
+        # Imported here: _faults validates route names against the registry, whose areas import this module.
+        from ._faults import FaultPlan
+
+        self.config = config
+        self.faults = FaultPlan() if faults is None else faults
+        self.scripted = ScriptedRecognizer()
+        recognizer = config.recognizer
+        self.recognizer: Recognizer
+        if isinstance(recognizer, str):
+            scripted = recognizer == "scripted"
+            self.recognizer = self.scripted if scripted else WhisperRecognizer()
+        else:
+            self.recognizer = recognizer
+        self.requests: list[RecordedRequest] = []
+        self.tokens = TokenAuthority(region=config.region, clock=config.clock)
+        # Fixed keys, so reading a copy from another thread never sees the dict change size.
+        self.counters: dict[str, int] = dict.fromkeys(counted_routes(), 0)
+        # The spec (or counted admin name) of every route the application serves, by aiohttp route.
+        self.route_specs: dict[web.AbstractRoute, RouteSpec] = {}
+        self.counted_admin: dict[web.AbstractRoute, str] = {}
+        # Replaced whole (never mutated), so a reader on another thread sees the old or the new value.
+        self.health: ServiceHealth = config.health
+        self._session: aiohttp.ClientSession | None = None
+
+    def clear_counters(self) -> None:
+        """Set every request counter back to zero."""
+        for name in self.counters:
+            self.counters[name] = 0
+
+    def http_session(self) -> aiohttp.ClientSession:
+        """The client session used to download ``audioUrl`` (created on first use)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=FETCH_TIMEOUT, trust_env=False)
+        return self._session
+
+    async def aclose(self) -> None:
+        """Release the client session."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+STATE: Final = web.AppKey("speech_async_emulator_state", EmulatorState)
+
+
+def emulator_state(app: web.Application) -> EmulatorState:
+    """The state of an application made by :func:`create_app`."""
+    return app[STATE]
+
+
+@dataclass
+class Exchange:
+    """What the service middleware knows about one request while it is answered."""
+
+    request_id: str
+    auth: AuthKind
+    body: BodyTap
+    client_request_id: str | None
+    spec: RouteSpec | None = None
+    parts: list[RecordedPart] = field(default_factory=list["RecordedPart"])
+    definition: dict[str, object] | None = None
+    fault: Fault | None = None
+    caller: Caller | None = None
+    # The checked api-version query value, for routes that take one.
+    api_version: str | None = None
+
+
+EXCHANGE: Final = web.RequestKey("speech_async_emulator_exchange", Exchange)
