@@ -5,7 +5,18 @@ the public subpackage :mod:`speech_async.emulator`.
 """
 
 from ._client import SpeechClient
-from ._config import LATEST_API_VERSION, ApiVersion, Limits, RetryPolicy, Timeouts
+from ._config import (
+    LATEST_API_VERSION,
+    LATEST_MANAGEMENT_API_VERSION,
+    ApiVersion,
+    ClientOptions,
+    FastLimits,
+    Limits,
+    RetryPolicy,
+    ShortAudioLimits,
+    Timeouts,
+    UploadLimits,
+)
 from ._credentials import BearerToken, IssueTokenCredential, KeyCredential
 from ._exceptions import (
     AudioNotReplayableError,
@@ -35,7 +46,7 @@ from ._exceptions import (
     WrongEventLoopError,
 )
 from ._models import ResponseInfo
-from ._models._errors import ErrorDetail, InnerError
+from ._models._common import ErrorDetail, InnerError
 from ._models._fast import (
     CombinedPhrase,
     DiarizationOptions,
@@ -48,6 +59,7 @@ from ._models._fast import (
     TranscriptionResult,
     Word,
 )
+from ._models._service import HealthComponent, HealthState, HealthStatus, SupportedLocales
 from ._models._short_audio import (
     AssessedWord,
     BreakConfidence,
@@ -65,7 +77,7 @@ from ._models._short_audio import (
 from ._token_cache import TokenStats
 from ._version import __version__
 
-__all__ = [
+__all__ = (
     "ApiVersion",
     "AssessedWord",
     "AudioNotReplayableError",
@@ -76,6 +88,7 @@ __all__ = [
     "BreakConfidence",
     "BreakFeedback",
     "ClientClosedError",
+    "ClientOptions",
     "CombinedPhrase",
     "ConflictError",
     "CredentialError",
@@ -83,6 +96,10 @@ __all__ = [
     "EnhancedMode",
     "EnhancedModelOptions",
     "ErrorDetail",
+    "FastLimits",
+    "HealthComponent",
+    "HealthState",
+    "HealthStatus",
     "InnerError",
     "IntonationFeedback",
     "InvalidAudioError",
@@ -91,6 +108,7 @@ __all__ = [
     "IssueTokenCredential",
     "KeyCredential",
     "LATEST_API_VERSION",
+    "LATEST_MANAGEMENT_API_VERSION",
     "Limits",
     "MonotoneFeedback",
     "NBestItem",
@@ -112,22 +130,25 @@ __all__ = [
     "ResponseTooLargeError",
     "RetryPolicy",
     "ServiceError",
+    "ShortAudioLimits",
     "SpeechClient",
     "SpeechConnectionError",
     "SpeechError",
     "SpeechStatusError",
     "SpeechTimeoutError",
+    "SupportedLocales",
     "Timeouts",
     "TokenStats",
     "TranscriptionOptions",
     "TranscriptionResult",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
+    "UploadLimits",
     "Word",
     "WordFeedback",
     "WrongEventLoopError",
     "__version__",
-]
+)
 
 
 def _publish() -> None:

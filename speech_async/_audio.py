@@ -3,8 +3,9 @@
 Each source can start a fresh pass over its audio with :meth:`AudioSource.chunks`, so a request body can
 be rebuilt for every attempt. Files are read in a worker thread in fixed-size chunks, and bytes are
 sliced with memoryviews: the whole audio is never copied into memory. Before anything is sent,
-:func:`open_audio` checks what can be known locally: that the audio exists, is a regular file, is not
-empty, is not too large or too long, and looks like audio.
+:func:`open_source` checks what every upload needs: that the audio exists, is a regular file, is not
+empty and is not too large; an area adds its own policy on top (fast transcription's formats and
+duration: :func:`check_audio`; short audio has its own).
 
 A path holds no file descriptor between those checks and the upload: it is opened at the start of every
 pass (when the request body is written, so after a pooled connection was acquired) and closed at its
@@ -25,6 +26,7 @@ import inspect
 import io
 import operator
 import os
+import re
 import stat
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
@@ -37,9 +39,18 @@ from ._exceptions import AudioSourceError, InvalidAudioError, SpeechError
 from ._formats import HEAD_BYTES, describe_head, format_for_extension, sniff
 
 if TYPE_CHECKING:
-    from ._config import Limits
+    from ._config import FastLimits, UploadLimits
 
-__all__ = ["CHUNK_SIZE", "AsyncReadable", "AudioInput", "AudioSource", "open_audio"]
+__all__ = [
+    "CHUNK_SIZE",
+    "AsyncReadable",
+    "AudioInput",
+    "AudioSource",
+    "check_audio",
+    "check_audio_text",
+    "is_audio_url",
+    "open_source",
+]
 
 CHUNK_SIZE: Final = 256 * 1024
 """Bytes read and written at a time: large enough to keep thread hops rare, small enough for flat memory."""
@@ -61,6 +72,13 @@ _DESCRIPTOR_PATIENCE: Final = 10.0
 """Seconds to wait for a free file descriptor before the call fails with :class:`AudioSourceError`."""
 
 _T = TypeVar("_T")
+
+_MAX_PATH_CHARS: Final = 4096
+_SHOWN_AUDIO_CHARS: Final = 40
+_BASE64_TEXT: Final = re.compile(r"[A-Za-z0-9+/_\-\s]+={0,2}\s*")
+# The base64 of the first bytes of RIFF/WAV, ID3/MP3, FLAC, Ogg and WebM/Matroska audio.
+_BASE64_AUDIO_PREFIXES: Final = ("UklGR", "SUQz", "ZkxhQ", "T2dnU", "GkXfo")
+_DATA_URL: Final = re.compile(r"data:[\w.+-]*/?[\w.+-]*(;[^,]*)?,", re.IGNORECASE)
 
 
 class AsyncReadable(Protocol):
@@ -87,7 +105,6 @@ class AudioSource:
         self.size = size
         self.filename = filename
         self.max_bytes: int | None = None
-        self._passes = 0
 
     @property
     def replayable(self) -> bool:
@@ -101,7 +118,6 @@ class AudioSource:
                 f"the audio {self.filename!r} comes from a one-shot stream that was already read; "
                 "pass a path, bytes or a seekable file to allow the request to be sent again"
             )
-        self._passes += 1
         return self._checked(self._read())
 
     async def head(self) -> bytes | None:
@@ -382,20 +398,50 @@ class _StreamSource(AudioSource):
             self._close_pending = True  # closed by the pass that is running it, when it ends
 
 
-async def open_audio(audio: object, *, filename: str | None, limits: Limits, spool: bool = False) -> AudioSource:
-    """Check the audio and open it for reading; raise :class:`InvalidAudioError` for bad audio.
+def is_audio_url(audio: object) -> bool:
+    """Whether ``audio`` is an http(s) URL for the service to fetch, rather than a path."""
+    return isinstance(audio, str) and audio[:8].lower().startswith(("https://", "http://"))
+
+
+def check_audio_text(audio: object) -> None:
+    """Refuse a ``str`` that holds data rather than a path, before it reaches the file system."""
+    if not isinstance(audio, str) or is_audio_url(audio):
+        return
+    if "\x00" in audio:
+        reason = "holds a NUL character, which no path has"
+    elif _DATA_URL.match(audio):
+        reason = "is a data: URL"
+    elif _BASE64_TEXT.fullmatch(audio) and (
+        len(audio) >= 256 or (len(audio) >= 16 and audio.startswith(_BASE64_AUDIO_PREFIXES))
+    ):
+        reason = "looks like base64 text"
+    elif len(audio) > _MAX_PATH_CHARS:
+        reason = f"is longer than any path ({_MAX_PATH_CHARS} characters)"
+    else:
+        return
+    shown = audio[:_SHOWN_AUDIO_CHARS]
+    more = "..." if len(audio) > _SHOWN_AUDIO_CHARS else ""
+    raise InvalidAudioError(
+        f"the audio is a str of {len(audio):,} characters that {reason} ({shown!r}{more}): expected a path "
+        "or bytes; to send base64 data, decode it first (base64.b64decode(text)), and pass the bytes"
+    )
+
+
+async def open_source(audio: object, *, filename: str | None, upload: UploadLimits, spool: bool = False) -> AudioSource:
+    """Open the audio for reading, with what every upload needs checked; raise :class:`InvalidAudioError`.
 
     Runs before anything is sent, so missing files, non-regular files (pipes, devices, directories,
-    sockets), empty, over-size, over-long and non-audio content fail locally. ``spool`` copies a
-    one-shot stream to a temporary file first, so that it can be sent again on a retry. The caller
-    must ``aclose()`` the returned source.
+    sockets), empty and over-size content fail locally; no format or duration policy applies here
+    (see :func:`check_audio`). ``spool`` copies a one-shot stream to a temporary file first, so that it
+    can be sent again on a retry. The caller must ``aclose()`` the returned source.
     """
     source = await _open(audio, filename)
     try:
         if spool and isinstance(source, _StreamSource):
-            source = await _spool(source, limits.max_audio_bytes)
-        source.max_bytes = limits.max_audio_bytes
-        await _check(source, limits)
+            source = await _spool(source, upload.max_audio_bytes)
+        source.max_bytes = upload.max_audio_bytes
+        if source.size is not None and upload.max_audio_bytes is not None and source.size > upload.max_audio_bytes:
+            raise InvalidAudioError(_too_large(source.filename, _mb(source.size), upload.max_audio_bytes))
     except BaseException:
         await source.aclose()
         raise
@@ -424,9 +470,8 @@ async def _open(audio: object, filename: str | None) -> AudioSource:
     )
 
 
-async def _check(source: AudioSource, limits: Limits) -> None:
-    if source.size is not None and limits.max_audio_bytes is not None and source.size > limits.max_audio_bytes:
-        raise InvalidAudioError(_too_large(source.filename, _mb(source.size), limits.max_audio_bytes))
+async def check_audio(source: AudioSource, limits: FastLimits) -> None:
+    """Fast transcription's policy: a format the service accepts, no longer than the limit (where the header tells)."""
     if not limits.check_audio_format and limits.max_audio_seconds is None:
         return
     head = await source.head()

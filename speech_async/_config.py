@@ -1,21 +1,36 @@
-"""Client configuration: API versions, timeouts and pre-flight limits."""
+"""Client configuration: API versions, timeouts, retries, pre-flight limits and the client's keywords.
+
+:class:`Limits` is one flat, public bag; each REST area reads only its own frozen view of it
+(:attr:`Limits.fast`, :attr:`Limits.short_audio`, :attr:`Limits.upload`).
+"""
 
 from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypedDict
+
+from ._headers import MAX_RETRY_AFTER
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUTS",
     "LATEST_API_VERSION",
+    "LATEST_MANAGEMENT_API_VERSION",
     "ApiVersion",
+    "ClientOptions",
+    "FastLimits",
     "Limits",
     "RetryPolicy",
+    "ShortAudioLimits",
     "Timeouts",
+    "UploadLimits",
     "coerce_retry",
     "coerce_timeouts",
 ]
@@ -26,8 +41,19 @@ def _positive_finite(value: object) -> bool:
 
 
 class ApiVersion(str, enum.Enum):
-    """The ``api-version`` values of the speech-to-text REST API that this client speaks."""
+    """The versions of the speech-to-text REST API that this client speaks.
 
+    Each area takes its own set. Fast transcription (:meth:`SpeechClient.transcribe`) takes the dated
+    ``api-version`` values, 2024-11-15 and later. The management API (locales, health status; batch
+    transcription and custom speech next) takes 2025-10-15 (the default), 2024-11-15, and the path
+    versions v3.2 and v3.1 for resources that still need them: the service documentation retires
+    v3.0 to v3.2 on 2026-03-31, so neither is ever a default; v3.0 is refused.
+    """
+
+    V3_1 = "v3.1"
+    """Management API only: a path version (``/speechtotext/v3.1/...``); the only one with the health status."""
+    V3_2 = "v3.2"
+    """Management API only: a path version (``/speechtotext/v3.2/...``)."""
     V2024_11_15 = "2024-11-15"
     """First GA version of fast transcription."""
     V2025_10_15 = "2025-10-15"
@@ -38,6 +64,7 @@ class ApiVersion(str, enum.Enum):
 
 
 LATEST_API_VERSION: Final = ApiVersion.V2025_10_15
+LATEST_MANAGEMENT_API_VERSION: Final = ApiVersion.V2025_10_15
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -78,7 +105,8 @@ class Limits:
     """Service limits checked before any request is sent, so bad input fails fast and locally.
 
     The defaults follow the service documentation; raise them when the service raises its own (the
-    documented audio limits have grown over time).
+    documented audio limits have grown over time). Each API reads only its own part, through a frozen
+    view: :attr:`fast`, :attr:`short_audio` and :attr:`upload` (every audio upload).
     """
 
     max_audio_bytes: int | None = 300 * 1024 * 1024
@@ -128,6 +156,70 @@ class Limits:
         if not 0 <= self.min_biasing_weight <= self.max_biasing_weight:
             raise ValueError("Limits: need 0 <= min_biasing_weight <= max_biasing_weight")
 
+    @property
+    def upload(self) -> UploadLimits:
+        """What every upload of audio is held to, whichever API it goes to."""
+        return UploadLimits(max_audio_bytes=self.max_audio_bytes)
+
+    @property
+    def fast(self) -> FastLimits:
+        """The limits of fast transcription (:meth:`SpeechClient.transcribe`)."""
+        return FastLimits(
+            max_audio_seconds=self.max_audio_seconds,
+            check_audio_format=self.check_audio_format,
+            max_prompt_chars=self.max_prompt_chars,
+            max_phrases=self.max_phrases,
+            max_phrase_chars=self.max_phrase_chars,
+            min_speakers=self.min_speakers,
+            max_speakers=self.max_speakers,
+            min_biasing_weight=self.min_biasing_weight,
+            max_biasing_weight=self.max_biasing_weight,
+        )
+
+    @property
+    def short_audio(self) -> ShortAudioLimits:
+        """The limits of short-audio recognition (:meth:`SpeechClient.recognize`)."""
+        return ShortAudioLimits(
+            max_seconds=self.max_short_audio_seconds,
+            max_assessment_seconds=self.max_assessment_seconds,
+            check_audio_format=self.check_audio_format,
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UploadLimits:
+    """The part of :class:`Limits` that every audio upload is held to."""
+
+    max_audio_bytes: int | None
+    """:attr:`Limits.max_audio_bytes`."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FastLimits:
+    """The part of :class:`Limits` that fast transcription reads (the fields keep their names there)."""
+
+    max_audio_seconds: float | None
+    check_audio_format: bool
+    max_prompt_chars: int
+    max_phrases: int
+    max_phrase_chars: int
+    min_speakers: int
+    max_speakers: int
+    min_biasing_weight: float
+    max_biasing_weight: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShortAudioLimits:
+    """The part of :class:`Limits` that short-audio recognition reads."""
+
+    max_seconds: float | None
+    """:attr:`Limits.max_short_audio_seconds`."""
+    max_assessment_seconds: float | None
+    """:attr:`Limits.max_assessment_seconds`."""
+    check_audio_format: bool
+    """:attr:`Limits.check_audio_format`, applied to this API's own formats (WAV/PCM 16 kHz mono, Ogg/Opus)."""
+
 
 DEFAULT_LIMITS: Final = Limits()
 
@@ -161,7 +253,7 @@ class RetryPolicy:
     """The first backoff's upper bound, in seconds; it doubles with each attempt."""
     backoff_max: float = 30.0
     """The largest backoff, in seconds."""
-    max_retry_after: float = 120.0
+    max_retry_after: float = MAX_RETRY_AFTER
     """The longest delay obeyed when the service asks for one; a longer request ends the retries."""
     budget: float | None = 600.0
     """Seconds from the first attempt after which no further attempt starts."""
@@ -182,7 +274,6 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY: Final = RetryPolicy()
-NO_RETRY: Final = RetryPolicy(max_attempts=1)
 
 
 def coerce_timeouts(value: object, *, what: str = "timeout") -> Timeouts | None:
@@ -238,3 +329,21 @@ def coerce_retry(value: object, *, base: RetryPolicy = DEFAULT_RETRY, what: str 
     if value < 0:
         raise ValueError(f"{what} must be a number of retries of at least 0, got {value!r}")
     return replace(base, max_attempts=value + 1)
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword arguments of :class:`SpeechClient` besides endpoint and credential."""
+
+    api_version: ApiVersion | str
+    management_api_version: ApiVersion | str
+    timeout: Timeouts | float | None
+    retry: RetryPolicy | int | None
+    limits: Limits
+    session: aiohttp.ClientSession | None
+    connection_limit: int
+    user_agent: str | None
+    allow_insecure_http: bool
+    token_refresh_interval: float
+    clock: Callable[[], float]
+    resource_id: str | None
+    short_audio_endpoint: str | None

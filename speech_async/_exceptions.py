@@ -37,8 +37,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from ._headers import parse_retry_after, redact_url
+
 if TYPE_CHECKING:
-    from ._models._errors import ErrorDetail, InnerError
+    from ._models._common import ErrorDetail, InnerError
 
 __all__ = [
     "AudioNotReplayableError",
@@ -250,9 +252,7 @@ class RateLimitError(SpeechStatusError):
 
     @property
     def retry_after(self) -> float | None:
-        """Seconds the service asked to wait (``retry-after-ms`` or ``Retry-After``), if it said."""
-        from ._retry import parse_retry_after
-
+        """Seconds the service asked to wait (``retry-after-ms`` or ``Retry-After``), if it said; at most 120."""
         return parse_retry_after(self.headers)
 
 
@@ -267,8 +267,6 @@ class RedirectError(SpeechStatusError):
     @property
     def location(self) -> str | None:
         """Where the redirect pointed, without its user info, query string and fragment."""
-        from ._urls import redact_url
-
         raw = self.headers.get("Location") or self.headers.get("location")
         return redact_url(raw) if raw else None
 

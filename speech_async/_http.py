@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, TypeVar
 
 import aiohttp
 import aiohttp.abc
@@ -26,7 +26,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._config import DEFAULT_LIMITS, RetryPolicy, Timeouts
-from ._credentials import Authenticator
 from ._exceptions import (
     AudioNotReplayableError,
     AudioSourceError,
@@ -50,21 +49,22 @@ from ._exceptions import (
     UnprocessableEntityError,
     UnsupportedMediaTypeError,
 )
+from ._headers import CLIENT_REQUEST_ID_HEADER, request_id
 from ._models import ResponseInfo, WithResponse, attach_response
-from ._models._errors import decode_error_body
+from ._models._common import decode_error_body
 from ._retry import Cooldown, retry_delay
 from ._version import __version__
 
-__all__ = ["Body", "Response", "Transport", "json_decoder", "status_error"]
+if TYPE_CHECKING:
+    from ._token_cache import TokenStats
+
+__all__ = ["Authenticator", "Body", "Response", "Transport", "json_decoder", "response_info", "status_error"]
 
 logger: Final = logging.getLogger("speech_async")
 
 T = TypeVar("T")
 
-CLIENT_REQUEST_ID_HEADER: Final = "x-ms-client-request-id"
-
 USER_AGENT: Final = f"speech-async/{__version__} Python/{platform.python_version()} ({platform.platform(terse=True)})"
-_REQUEST_ID_HEADERS: Final = ("apim-request-id", "x-ms-request-id", "x-request-id")
 
 _SECRET_HEADERS: Final = frozenset({"authorization", "ocp-apim-subscription-key", "proxy-authorization", "cookie"})
 _REDACTED: Final = "<redacted>"
@@ -86,6 +86,27 @@ _STATUS_ERRORS: Final[Mapping[int, type[SpeechStatusError]]] = {
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
+
+
+class Authenticator(Protocol):
+    """Turns a credential into request headers. Token-based credentials refresh behind this seam."""
+
+    async def headers(self) -> Mapping[str, str]:
+        """The headers that authenticate the next request."""
+        ...
+
+    async def invalidate(self, headers: Mapping[str, str]) -> bool:
+        """The service refused ``headers`` (401): drop their token; whether a retry with new ones may succeed."""
+        ...
+
+    @property
+    def stats(self) -> TokenStats | None:
+        """The token cache's counters, or ``None`` for credentials without tokens."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the credential holds."""
+        ...
 
 
 class Body(Protocol):
@@ -143,6 +164,7 @@ class _Send:
     timeouts: Timeouts
     expect_continue: bool
     max_response_bytes: int
+    accept: Callable[[Response], bool] | None
 
 
 class _Request(aiohttp.ClientRequest):
@@ -286,7 +308,7 @@ class Transport:
         method: str,
         url: URL,
         *,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         decode: Callable[[Response], T],
         auth: Authenticator | None = None,
         body: Body | None = None,
@@ -295,6 +317,7 @@ class Transport:
         timeouts: Timeouts | None = None,
         expect_continue: bool = False,
         max_response_bytes: int | None = None,
+        accept: Callable[[Response], bool] | None = None,
     ) -> T:
         """Send a request until it succeeds or the retry policy gives up; return the decoded response.
 
@@ -305,13 +328,15 @@ class Transport:
         the server's ``100 Continue``, or ``Timeouts.expect_continue`` has passed (the client's own
         session only; through a borrowed session, whose requests this cannot bound, the body goes at once
         without the header). No redirect is followed, and no response body larger than
-        ``max_response_bytes`` is read.
+        ``max_response_bytes`` is read. ``accept`` may declare an error status an answer rather than a
+        failure (it is then decoded, not raised or retried). ``headers`` is copied, never changed.
         """
         policy = self._retry if retry is None else retry
         limits = self._timeouts if timeouts is None else timeouts
+        headers = dict(headers)
         headers.setdefault(CLIENT_REQUEST_ID_HEADER, str(uuid.uuid4()))
         most = self._max_response_bytes if max_response_bytes is None else max_response_bytes
-        send = _Send(method, url, headers, body, limits, expect_continue, most)
+        send = _Send(method, url, headers, body, limits, expect_continue, most, accept)
         if limits.total is None:
             return await self._attempts(send, decode, auth, idempotent, policy)
         try:
@@ -339,10 +364,11 @@ class Transport:
         while True:
             attempt += 1
             await self.cooldown.wait()
-            sent_headers = headers
+            # A fresh dict per attempt: the borrowed-session path adds a User-Agent to what it sends.
+            sent_headers = dict(headers)
             try:
                 if auth is not None:
-                    sent_headers = {**headers, **await auth.headers()}
+                    sent_headers.update(await auth.headers())
                 response = await self._send(send, sent_headers)
                 return decode(response.final(attempt, time.monotonic() - started))
             except AuthenticationError as err:
@@ -426,7 +452,7 @@ class Transport:
                     reason=resp.reason or "",
                     headers=resp.headers,
                     content=content,
-                    request_id=_request_id(resp.headers),
+                    request_id=request_id(resp.headers),
                     client_request_id=headers.get(CLIENT_REQUEST_ID_HEADER),
                 )
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as err:
@@ -459,7 +485,7 @@ class Transport:
                 (time.perf_counter() - started) * 1000,
                 response.request_id,
             )
-        if response.status >= 300:
+        if response.status >= 300 and (send.accept is None or not send.accept(response)):
             raise status_error(response)
         return response
 
@@ -489,7 +515,7 @@ def _refuse_large(resp: aiohttp.ClientResponse, limit: int, method: str, url: UR
         "(Limits.max_response_bytes); nothing more was read",
         limit=limit,
         status_code=resp.status,
-        request_id=_request_id(resp.headers),
+        request_id=request_id(resp.headers),
     )
 
 
@@ -512,23 +538,25 @@ def json_decoder(decoder: msgspec.json.Decoder[T], what: str) -> Callable[[Respo
 
     def decode_with_response(response: Response) -> T:
         result = decode(response)
-        attach_response(
-            result,  # pyright: ignore[reportArgumentType]
-            ResponseInfo(
-                status_code=response.status,
-                reason=response.reason,
-                headers=response.headers,
-                body=response.content,
-                request_id=response.request_id,
-                client_request_id=response.client_request_id,
-                attempts=response.attempts,
-                elapsed=response.elapsed,
-            ),
-        )
+        attach_response(result, response_info(response))  # pyright: ignore[reportArgumentType]
         return result
 
     target: object = decoder.type
     return decode_with_response if isinstance(target, type) and issubclass(target, WithResponse) else decode
+
+
+def response_info(response: Response) -> ResponseInfo:
+    """What a result tells of the response it was decoded from."""
+    return ResponseInfo(
+        status_code=response.status,
+        reason=response.reason,
+        headers=response.headers,
+        body=response.content,
+        request_id=response.request_id,
+        client_request_id=response.client_request_id,
+        attempts=response.attempts,
+        elapsed=response.elapsed,
+    )
 
 
 def status_error(response: Response) -> SpeechStatusError:
@@ -631,11 +659,3 @@ def _summary(err: SpeechError) -> str:
     if isinstance(err, SpeechStatusError):
         return f"{err.status_code} {err.code}" if err.code else str(err.status_code)
     return f"{type(err).__name__}: {err}"
-
-
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    for name in _REQUEST_ID_HEADERS:
-        value = headers.get(name)
-        if value:
-            return value
-    return None

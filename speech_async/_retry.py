@@ -5,10 +5,9 @@ Everything here is pure except :class:`Cooldown`, which holds one timestamp per 
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import anyio
@@ -20,64 +19,12 @@ from ._exceptions import (
     SpeechError,
     SpeechStatusError,
 )
+from ._headers import parse_retry_after
 
 if TYPE_CHECKING:
     from ._config import RetryPolicy
 
-__all__ = ["Cooldown", "backoff", "parse_retry_after", "retry_delay"]
-
-_MAX_RETRY_AFTER = 120.0  # seconds; a larger value is capped rather than obeyed
-_ABSURD_RETRY_AFTER = 86_400.0  # seconds; a value beyond a day is nonsense, not a request to wait
-
-
-def parse_retry_after(
-    headers: Mapping[str, str], *, now: float | None = None, cap: float | None = _MAX_RETRY_AFTER
-) -> float | None:
-    """Return the delay in seconds that the response headers ask for, or ``None`` if they don't.
-
-    ``retry-after-ms`` (and ``x-ms-retry-after-ms``) win over ``Retry-After``, which may hold seconds or
-    an HTTP date. A value that is negative (a date in the past included), not a number, infinite or
-    beyond a day asks for nothing: ``None``, so that the policy's own backoff applies and a broken
-    header never causes a zero-delay burst. Values above ``cap`` (two minutes) are capped.
-    """
-    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
-        raw = _get(headers, name)
-        if raw is not None:
-            try:
-                delay = _clamp(float(raw) / 1000.0, cap)
-            except ValueError:
-                delay = None
-            if delay is not None:
-                return delay
-    raw = _get(headers, "retry-after")
-    if raw is None:
-        return None
-    try:
-        return _clamp(float(raw), cap)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        return None
-    current = time.time() if now is None else now
-    return _clamp(when.timestamp() - current, cap)
-
-
-def _get(headers: Mapping[str, str], name: str) -> str | None:
-    # aiohttp's CIMultiDictProxy is case-insensitive; a plain dict from a caller may not be.
-    value = headers.get(name)
-    if value is None:
-        for key, candidate in headers.items():
-            if key.lower() == name:
-                return candidate
-    return value
-
-
-def _clamp(seconds: float, cap: float | None) -> float | None:
-    if not 0.0 <= seconds <= _ABSURD_RETRY_AFTER:  # NaN, infinities and negatives fail this too
-        return None
-    return seconds if cap is None else min(seconds, cap)
+__all__ = ["Cooldown", "backoff", "retry_delay"]
 
 
 def backoff(attempt: int, policy: RetryPolicy, rng: Callable[[], float] = random.random) -> float:

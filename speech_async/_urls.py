@@ -3,7 +3,8 @@
 One rule decides every URL the client sends a key or a token to (the resource endpoint, the
 short-audio endpoint, an issueToken endpoint): :func:`check_endpoint`. One function finds the first
 character a header cannot carry: :func:`bad_character`. Error messages show URLs through
-:func:`redact_url`, which drops user info, query and fragment (they may carry a secret).
+:func:`redact_url` (in :mod:`._headers`, which errors may import), which drops user info, query and
+fragment (they may carry a secret).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Final
 from yarl import URL
 
 from ._exceptions import InvalidOptionsError
+from ._headers import redact_url
 
 __all__ = ["bad_character", "check_endpoint", "is_loopback", "redact_url"]
 
@@ -40,29 +42,6 @@ _CHARACTER_NAMES: Final = {
     0x20: "a space",
     0x7F: "a DEL",
 }
-
-
-def _strip_query(url: str) -> str:
-    """``url`` without its query string and fragment, which may carry a signature or a token."""
-    try:
-        parsed = URL(url)
-    except (TypeError, ValueError):
-        return url.split("?", 1)[0].split("#", 1)[0]
-    return str(parsed.with_query(None).with_fragment(None))
-
-
-def redact_url(text: str) -> str:
-    """What an error message or a ``repr`` may show of ``text``: no user info, query or fragment.
-
-    Text without those parts is returned as it is (not normalized), so the message shows what was given.
-    """
-    shown = _strip_query(text) if "?" in text or "#" in text else text
-    scheme, sep, rest = shown.partition("://")
-    if sep:
-        authority, slash, path = rest.partition("/")
-        if "@" in authority:
-            shown = f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
-    return shown
 
 
 def is_loopback(host: str) -> bool:

@@ -1,1 +1,1 @@
-"""One module per REST area; each borrows the client's transport."""
+"""One module per REST area, each a mixin of ``SpeechClient`` built on ``AsyncResource``."""

@@ -1,33 +1,34 @@
 """Fast transcription and LLM speech: ``POST /speechtotext/transcriptions:transcribe``.
 
-Everything that can be known before sending is checked here, so a bad request fails locally with an
-:class:`InvalidOptionsError` or :class:`InvalidAudioError` and never costs a round trip.
+:class:`FastOperations` holds the area's operations (:meth:`~FastOperations.transcribe`,
+:meth:`~FastOperations.translate`). Everything that can be known before sending is checked here, so a
+bad request fails locally with an :class:`InvalidOptionsError` or :class:`InvalidAudioError` and never
+costs a round trip.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 import msgspec
 
-from .._audio import open_audio
+from .._audio import check_audio, check_audio_text, is_audio_url, open_source
+from .._bodies import JSON_CONTENT_TYPE, MultipartBody
 from .._exceptions import InvalidAudioError, InvalidOptionsError
 from .._http import json_decoder
 from .._models._fast import DiarizationOptions, EnhancedMode, PhraseList, TranscriptionOptions, TranscriptionResult
-from .._multipart import MultipartBody
 from .._options import as_transcription_options
+from .._resource import AsyncResource
+from .._urls import bad_character
+from .._versions import check_fast_version
 
 if TYPE_CHECKING:
-    from yarl import URL
+    from .._audio import AudioInput, AudioSource
+    from .._config import ApiVersion, FastLimits, RetryPolicy, Timeouts
 
-    from .._audio import AudioSource
-    from .._config import Limits, RetryPolicy, Timeouts
-    from .._credentials import Authenticator
-    from .._http import Transport
-
-__all__ = ["as_transcription_options", "is_audio_url", "transcribe", "validate_options"]
+__all__ = ["FastOperations", "as_transcription_options", "is_audio_url", "validate_options"]
 
 TRANSCRIBE_PATH: Final = "speechtotext/transcriptions:transcribe"
 FIRST_LLM_VERSION: Final = "2025-10-15"
@@ -38,15 +39,140 @@ _LOCALE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3
 _LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 _ENCODER: Final = msgspec.json.Encoder()
-_ACCEPT_JSON: Final = "application/json"
+_NO_OPTIONS: Final = TranscriptionOptions()
 
 
-def is_audio_url(audio: object) -> bool:
-    """Whether ``audio`` is an http(s) URL for the service to fetch, rather than a path."""
-    return isinstance(audio, str) and audio[:8].lower().startswith(("https://", "http://"))
+class FastOperations(AsyncResource):
+    """Fast transcription and LLM speech, as methods of :class:`SpeechClient`."""
+
+    async def transcribe(
+        self,
+        audio: AudioInput | None = None,
+        *,
+        options: TranscriptionOptions | Mapping[str, object] | None = None,
+        api_version: ApiVersion | str | None = None,
+        extra_definition: Mapping[str, object] | None = None,
+        filename: str | None = None,
+        retry: RetryPolicy | int | None = None,
+        timeout: Timeouts | float | None = None,
+        spool: bool = False,
+    ) -> TranscriptionResult:
+        """Transcribe audio with fast transcription (or LLM speech, through ``options.enhanced_mode``).
+
+        Args:
+            audio: A path, ``bytes``/``bytearray``/``memoryview``, a binary file object (sync or
+                async, such as aiofiles'), an async iterable of bytes, or an ``http(s)`` URL that the
+                service fetches itself. Files are streamed in chunks, never read whole.
+            options: The request's ``definition``: locales, diarization, channels, phrase list...
+            api_version: Overrides the client's default for this call.
+            extra_definition: Definition fields that :class:`TranscriptionOptions` doesn't know yet;
+                nested objects are merged, so ``{"enhancedMode": {"newField": 1}}`` adds one field.
+            filename: The file name sent with the audio (defaults to the path's or file's name). It
+                may not hold control characters; quotes and backslashes are escaped.
+            retry: Overrides the client's retry policy for this call; an int is a number of retries (``0``
+                or ``False``: none), with the client's other retry settings.
+            timeout: Overrides the client's timeouts for this call; a number of seconds sets every phase.
+            spool: Copy a one-shot stream (an async iterable, an unseekable file) to a temporary file
+                before sending, so that it can be sent again if an attempt fails.
+
+        Raises:
+            InvalidAudioError: the audio is missing, unreadable, empty or too large, or the name taken
+                from its path or file holds a control character (nothing was sent).
+            InvalidOptionsError: the options break a documented rule, or ``filename`` holds a control
+                character (nothing was sent).
+            AudioNotReplayableError: an attempt failed and a one-shot stream could not be sent again.
+            SpeechStatusError: the service answered with an error; the subclass tells which.
+            SpeechConnectionError: no usable response arrived.
+        """
+        check_audio_text(audio)
+        call = self._call_options(retry, timeout)
+        if filename is not None:
+            _check_filename(filename)
+        await self._ensure_open()
+        ctx = self._ctx
+        version = ctx.api_version if api_version is None else check_fast_version(api_version)
+        options = as_transcription_options(_NO_OPTIONS if options is None else options)
+        if is_audio_url(audio):
+            if options.audio_url is not None:
+                raise InvalidOptionsError("the audio URL is given twice: as audio and as options.audio_url")
+            options = msgspec.structs.replace(options, audio_url=audio)  # pyright: ignore[reportArgumentType]
+            audio = None
+        if audio is None and options.audio_url is None:
+            raise InvalidAudioError("no audio: pass a path, bytes, a file object, an async iterable or an audio URL")
+        if audio is not None and options.audio_url is not None:
+            raise InvalidOptionsError(
+                "pass either audio or options.audio_url, not both (the service would ignore the URL)"
+            )
+        validate_options(options, version, ctx.fast_limits)
+        definition = encode_definition(options, extra_definition)
+        source: AudioSource | None = None
+        if audio is not None:
+            source = await open_source(audio, filename=filename, upload=ctx.upload_limits, spool=spool)
+        try:
+            if source is not None:
+                await check_audio(source, ctx.fast_limits)
+            # One body, and so one boundary, for every attempt: retries resend the very same bytes.
+            body = MultipartBody([("definition", JSON_CONTENT_TYPE, definition)], source)
+            # The service keeps nothing from the call: every transient failure may be retried, as long
+            # as the audio can be sent again.
+            return await self._request(
+                "POST",
+                TRANSCRIBE_PATH,
+                query={"api-version": version},
+                headers={"Accept": JSON_CONTENT_TYPE},
+                decode=decode_result,
+                body=body,
+                idempotent=True,
+                call=call,
+            )
+        finally:
+            if source is not None:
+                await source.aclose()
+
+    async def translate(
+        self,
+        audio: AudioInput | None = None,
+        *,
+        target_language: str,
+        prompt: Sequence[str] | None = None,
+        options: TranscriptionOptions | Mapping[str, object] | None = None,
+        api_version: ApiVersion | str | None = None,
+        extra_definition: Mapping[str, object] | None = None,
+        filename: str | None = None,
+        retry: RetryPolicy | int | None = None,
+        timeout: Timeouts | float | None = None,
+        spool: bool = False,
+    ) -> TranscriptionResult:
+        """Translate speech into ``target_language`` (such as ``"de"``) with LLM speech.
+
+        A shortcut for :meth:`transcribe` with ``EnhancedMode(task="translate", target_language=...,
+        prompt=...)``; any other settings of ``options.enhanced_mode`` are kept.
+        """
+        check_audio_text(audio)
+        call = self._call_options(retry, timeout)
+        base = _NO_OPTIONS if options is None else as_transcription_options(options)
+        current = base.enhanced_mode
+        mode = current if isinstance(current, EnhancedMode) else EnhancedMode()
+        mode = msgspec.structs.replace(
+            mode,
+            enabled=True,
+            task="translate",
+            target_language=target_language,
+            prompt=list(prompt) if prompt is not None else mode.prompt,
+        )
+        return await self.transcribe(
+            audio,
+            options=msgspec.structs.replace(base, enhanced_mode=mode),
+            api_version=api_version,
+            extra_definition=extra_definition,
+            filename=filename,
+            retry=call.retry,
+            timeout=call.timeouts,
+            spool=spool,
+        )
 
 
-def validate_options(options: TranscriptionOptions, api_version: str, limits: Limits) -> None:
+def validate_options(options: TranscriptionOptions, api_version: str, limits: FastLimits) -> None:
     """Check the documented rules of a definition; raise :class:`InvalidOptionsError` for the first broken one."""
     if options.locales is not None:
         _check_locales(options.locales)
@@ -91,61 +217,6 @@ def encode_definition(options: TranscriptionOptions, extra: Mapping[str, object]
         raise InvalidOptionsError(f"extra_definition cannot be encoded as JSON: {err}") from err
 
 
-async def transcribe(
-    transport: Transport,
-    url: URL,
-    auth: Authenticator,
-    *,
-    audio: object,
-    options: TranscriptionOptions | Mapping[str, object],
-    api_version: str,
-    limits: Limits,
-    extra_definition: Mapping[str, object] | None,
-    filename: str | None,
-    retry: RetryPolicy | None,
-    timeouts: Timeouts | None,
-    spool: bool,
-) -> TranscriptionResult:
-    """Validate, upload and decode one fast transcription.
-
-    ``options`` may be a mapping (see :func:`as_transcription_options`). The call is idempotent (the
-    service keeps nothing from it), so every transient failure may be retried, as long as the audio
-    can be sent again.
-    """
-    options = as_transcription_options(options)
-    if is_audio_url(audio):
-        if options.audio_url is not None:
-            raise InvalidOptionsError("the audio URL is given twice: as audio and as options.audio_url")
-        options = msgspec.structs.replace(options, audio_url=audio)  # pyright: ignore[reportArgumentType]
-        audio = None
-    if audio is None and options.audio_url is None:
-        raise InvalidAudioError("no audio: pass a path, bytes, a file object, an async iterable or an audio URL")
-    if audio is not None and options.audio_url is not None:
-        raise InvalidOptionsError("pass either audio or options.audio_url, not both (the service would ignore the URL)")
-    validate_options(options, api_version, limits)
-    definition = encode_definition(options, extra_definition)
-    source: AudioSource | None = None
-    if audio is not None:
-        source = await open_audio(audio, filename=filename, limits=limits, spool=spool)
-    try:
-        # One body, and so one boundary, for every attempt: retries resend the very same bytes.
-        body = MultipartBody([("definition", _ACCEPT_JSON, definition)], source)
-        return await transport.request(
-            "POST",
-            url,
-            headers={"Accept": _ACCEPT_JSON},
-            decode=decode_result,
-            auth=auth,
-            body=body,
-            idempotent=True,
-            retry=retry,
-            timeouts=timeouts,
-        )
-    finally:
-        if source is not None:
-            await source.aclose()
-
-
 decode_result: Final = json_decoder(msgspec.json.Decoder(TranscriptionResult), "the transcription result")
 """Decode a 200 response into a :class:`TranscriptionResult`, keeping the raw body on failure."""
 
@@ -178,7 +249,7 @@ def _check_channels(options: TranscriptionOptions) -> None:
     # so the service answers for itself.
 
 
-def _check_phrase_list(options: TranscriptionOptions, limits: Limits) -> None:
+def _check_phrase_list(options: TranscriptionOptions, limits: FastLimits) -> None:
     phrase_list = options.phrase_list
     assert isinstance(phrase_list, PhraseList)  # a list of phrases was expanded by TranscriptionOptions
     phrases = phrase_list.phrases
@@ -206,7 +277,7 @@ def _check_phrase_list(options: TranscriptionOptions, limits: Limits) -> None:
         )
 
 
-def _check_enhanced_mode(options: TranscriptionOptions, limits: Limits) -> None:
+def _check_enhanced_mode(options: TranscriptionOptions, limits: FastLimits) -> None:
     mode = options.enhanced_mode
     assert isinstance(mode, EnhancedMode)  # True was expanded by TranscriptionOptions
     if mode.task == "translate" and not mode.target_language:
@@ -232,3 +303,15 @@ def _deep_merge(target: dict[str, object], extra: Mapping[str, object]) -> None:
             _deep_merge(current, value)  # pyright: ignore[reportUnknownArgumentType]
         else:
             target[key] = value
+
+
+def _check_filename(filename: str) -> None:
+    if not isinstance(filename, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"filename must be a str, got {type(filename).__name__}")
+    # Non-ASCII names are fine (sent as UTF-8, as browsers do); quotes and backslashes are escaped.
+    problem = bad_character(filename, allow_space=True, allow_non_ascii=True)
+    if problem is not None:
+        raise InvalidOptionsError(
+            f"filename {filename!r} has {problem}: it is sent in the upload's Content-Disposition header, "
+            "which cannot carry control characters; pass a name without them"
+        )

@@ -3,34 +3,47 @@
 One request carries up to 60 seconds of WAV/PCM (16 kHz, 16-bit, mono) or Ogg/Opus audio as the raw
 body, sent with chunked transfer and ``Expect: 100-continue`` so the service starts recognizing while
 the audio is still arriving. The answer is a single final result. Everything that can be known before
-sending (language, options, the audio's format and length) is checked here first.
+sending (language, options, the audio's format and length) is checked here first, by
+:class:`ShortAudioOperations`. The API's own way of taking Entra tokens (``aad#<resource id>#<token>``)
+is here too.
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import re
-from typing import TYPE_CHECKING, Final
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final, Literal
 
 import msgspec
 from yarl import URL
 
-from .._audio import open_audio
+from .._audio import check_audio_text, is_audio_url, open_source
+from .._authenticators import TokenAuthenticator
+from .._bodies import JSON_CONTENT_TYPE, AudioBody
 from .._exceptions import InvalidAudioError, InvalidOptionsError
 from .._formats import AudioHead, describe_head, format_for_extension, sniff
+from .._headers import AUTHORIZATION_HEADER
 from .._http import json_decoder
-from .._models._short_audio import PronunciationAssessment, RecognitionResult
+from .._models._short_audio import PronunciationAssessment, RecognitionMode, RecognitionResult
+from .._options import struct_from_mapping
+from .._resource import AsyncResource
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from .._audio import AudioInput, AudioSource
+    from .._config import RetryPolicy, ShortAudioLimits, Timeouts
+    from .._http import Authenticator
+    from .._token_cache import TokenStats
 
-    from .._audio import AudioSource
-    from .._config import Limits, RetryPolicy, Timeouts
-    from .._credentials import Authenticator
-    from .._http import Transport
-
-__all__ = ["MODES", "assessment_header", "recognize", "short_audio_base", "short_audio_url"]
+__all__ = [
+    "MODES",
+    "ShortAudioOperations",
+    "assessment_header",
+    "check_resource_id",
+    "short_audio_authenticator",
+    "short_audio_base",
+    "short_audio_url",
+]
 
 MODES: Final = ("conversation", "interactive", "dictation")
 FORMATS: Final = ("simple", "detailed")
@@ -38,6 +51,8 @@ PROFANITY: Final = ("masked", "removed", "raw")
 WAV_CONTENT_TYPE: Final = "audio/wav; codecs=audio/pcm; samplerate=16000"
 OGG_CONTENT_TYPE: Final = "audio/ogg; codecs=opus"
 ASSESSMENT_HEADER: Final = "Pronunciation-Assessment"
+AAD_PREFIX: Final = "aad#"
+"""The short-audio API takes an Entra token as ``Bearer aad#<resource id>#<token>``."""
 _PATH: Final = "cognitiveservices/v1"
 _REGIONAL_HOST: Final = re.compile(r"([a-z0-9]+)\.api\.cognitive\.microsoft\.com")
 _CUSTOM_DOMAIN_SUFFIX: Final = ".cognitiveservices.azure.com"
@@ -48,7 +63,137 @@ _GRADING: Final = ("FivePoint", "HundredMark")
 _GRANULARITY: Final = ("Phoneme", "Word", "FullText")
 _DIMENSION: Final = ("Basic", "Comprehensive")
 _ENCODER: Final = msgspec.json.Encoder()
-_ACCEPT_JSON: Final = "application/json"
+_RESOURCE_ID: Final = re.compile(
+    r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}/providers/"
+    r"Microsoft\.CognitiveServices/accounts/[A-Za-z0-9][A-Za-z0-9_.-]{1,63}",
+    re.IGNORECASE,
+)
+
+
+class ShortAudioOperations(AsyncResource):
+    """Short-audio recognition, as a method of :class:`SpeechClient`."""
+
+    async def recognize(
+        self,
+        audio: AudioInput | None = None,
+        *,
+        language: str,
+        mode: RecognitionMode = "conversation",
+        output_format: Literal["simple", "detailed"] | None = None,
+        profanity: Literal["masked", "removed", "raw"] | None = None,
+        endpoint_id: str | None = None,
+        pronunciation_assessment: PronunciationAssessment | Mapping[str, object] | None = None,
+        chunked: bool = True,
+        filename: str | None = None,
+        retry: RetryPolicy | int | None = None,
+        timeout: Timeouts | float | None = None,
+        spool: bool = False,
+    ) -> RecognitionResult:
+        """Recognize up to 60 seconds of speech with the REST API for short audio.
+
+        The audio is streamed with chunked transfer, so the service recognizes while it arrives, and
+        the answer is one final result. It must be WAV (16-bit PCM, 16 kHz, mono) or Ogg/Opus; use
+        :meth:`transcribe` for longer audio or other formats.
+
+        Args:
+            audio: A path, ``bytes``/``bytearray``/``memoryview``, a binary file object (sync or
+                async), or an async iterable of bytes (a live stream: it is sent as it comes).
+            language: The spoken language, such as ``"en-US"`` (required by the service).
+            mode: ``"conversation"`` (the default), ``"interactive"`` (single utterances of up to about
+                15 s) or ``"dictation"`` (spoken punctuation such as "period" becomes punctuation).
+            output_format: ``"simple"`` (the display text) or ``"detailed"`` (candidates with lexical,
+                ITN, masked ITN and display forms, and confidences). Defaults to ``"simple"``, or to
+                ``"detailed"`` with a pronunciation assessment, whose scores only it carries.
+            profanity: ``"masked"`` (the service's default), ``"removed"`` or ``"raw"``.
+            endpoint_id: The id of a custom speech endpoint whose model should be used (``cid``).
+            pronunciation_assessment: Grade the speaker against a reference text (audio up to 30 s).
+            chunked: Send with ``Transfer-Encoding: chunked`` and ``Expect: 100-continue`` (the
+                documented, lower-latency way); ``False`` sends a ``Content-Length`` when it is known.
+            filename: The name used in error messages (defaults to the path's or file's name).
+            retry: Overrides the client's retry policy for this call; an int is a number of retries (``0``
+                or ``False``: none), with the client's other retry settings.
+            timeout: Overrides the client's timeouts for this call; a number of seconds sets every phase.
+            spool: Copy a one-shot stream to a temporary file first, so it can be sent again.
+
+        Returns:
+            The result. Audio without recognizable speech is not an error: check
+            :attr:`RecognitionResult.succeeded` or :attr:`~RecognitionResult.recognition_status`.
+
+        Raises:
+            InvalidAudioError: the audio is missing, unreadable, not WAV/PCM 16 kHz mono or Ogg/Opus,
+                or too long (nothing was sent).
+            InvalidOptionsError: a parameter breaks a documented rule, or Microsoft Entra ID is used
+                without ``resource_id`` (nothing was sent).
+            AudioNotReplayableError: an attempt failed and a one-shot stream could not be sent again.
+            SpeechStatusError: the service answered with an error; the subclass tells which.
+            SpeechConnectionError: no usable response arrived.
+        """
+        check_audio_text(audio)
+        call = self._call_options(retry, timeout)
+        await self._ensure_open()
+        if output_format is None:
+            output_format = "simple" if pronunciation_assessment is None else "detailed"
+        elif pronunciation_assessment is not None and output_format != "detailed":
+            raise InvalidOptionsError(
+                "pronunciation assessment scores come in the detailed output: leave output_format out, "
+                "or pass output_format='detailed'"
+            )
+        ctx = self._ctx
+        url = short_audio_url(
+            ctx.short_audio_base,
+            mode=mode,
+            language=language,
+            output_format=output_format,
+            profanity=profanity,
+            endpoint_id=endpoint_id,
+        )
+        auth = ctx.short_audio_auth.get()
+        assessment = (
+            struct_from_mapping(PronunciationAssessment, pronunciation_assessment)
+            if isinstance(pronunciation_assessment, Mapping)
+            else pronunciation_assessment
+        )
+        headers = {"Accept": JSON_CONTENT_TYPE}
+        if assessment is not None:
+            headers[ASSESSMENT_HEADER] = assessment_header(assessment)
+        if audio is None:
+            raise InvalidAudioError("no audio: pass a path, bytes, a file object or an async iterable")
+        if is_audio_url(audio):
+            raise InvalidAudioError(
+                "short-audio recognition takes the audio itself, not a URL: download it first, or use transcribe()"
+            )
+        limits = ctx.short_audio_limits
+        limit = limits.max_seconds
+        if assessment is not None and limits.max_assessment_seconds is not None:
+            limit = limits.max_assessment_seconds if limit is None else min(limit, limits.max_assessment_seconds)
+        # Only what every upload needs: fast transcription's formats and duration do not apply here,
+        # the checks below are this API's own.
+        source = await open_source(audio, filename=filename, upload=ctx.upload_limits, spool=spool)
+        try:
+            head = await source.head()
+            found = sniff(head, source.size) if head is not None else None
+            content_type = _content_type(source, head, found, limits)
+            if limit is not None and found is not None and found.seconds is not None and found.seconds > limit:
+                what = "pronunciation assessment" if assessment is not None else "short-audio recognition"
+                raise InvalidAudioError(
+                    f"the audio {source.filename!r} lasts {found.seconds:.1f} s; {what} takes at most {limit:g} s: "
+                    "use transcribe() (fast transcription) for longer audio"
+                )
+            # The service keeps nothing: every transient failure may be retried, as long as the audio
+            # can be sent again.
+            return await self._request(
+                "POST",
+                url,
+                headers=headers,
+                decode=decode_result,
+                auth=auth,
+                body=AudioBody(source, content_type, chunked=chunked),
+                idempotent=True,
+                call=call,
+                expect_continue=chunked,
+            )
+        finally:
+            await source.aclose()
 
 
 def short_audio_base(endpoint: URL) -> URL:
@@ -134,91 +279,12 @@ def assessment_header(assessment: PronunciationAssessment) -> str:
     return base64.b64encode(_ENCODER.encode(parameters)).decode("ascii")
 
 
-class _AudioBody:
-    """The audio itself as the request body: chunked (no length), or with its length when known."""
-
-    __slots__ = ("_source", "content_type", "size")
-
-    def __init__(self, source: AudioSource, content_type: str, *, chunked: bool) -> None:
-        self._source = source
-        self.content_type = content_type
-        self.size = None if chunked else source.size
-
-    @property
-    def replayable(self) -> bool:
-        return self._source.replayable
-
-    def chunks(self) -> AsyncIterator[bytes | memoryview]:
-        return self._source.chunks()
-
-
-async def recognize(
-    transport: Transport,
-    url: URL,
-    auth: Authenticator,
-    *,
-    audio: object,
-    assessment: PronunciationAssessment | None,
-    limits: Limits,
-    filename: str | None,
-    chunked: bool,
-    retry: RetryPolicy | None,
-    timeouts: Timeouts | None,
-    spool: bool,
-) -> RecognitionResult:
-    """Check, upload and decode one short-audio recognition (``url`` is already checked).
-
-    The call is idempotent (the service keeps nothing), so every transient failure may be retried, as
-    long as the audio can be sent again.
-    """
-    headers = {"Accept": _ACCEPT_JSON}
-    if assessment is not None:
-        headers[ASSESSMENT_HEADER] = assessment_header(assessment)
-    if audio is None:
-        raise InvalidAudioError("no audio: pass a path, bytes, a file object or an async iterable")
-    if isinstance(audio, str) and audio[:8].lower().startswith(("https://", "http://")):
-        raise InvalidAudioError(
-            "short-audio recognition takes the audio itself, not a URL: download it first, or use transcribe()"
-        )
-    limit = limits.max_short_audio_seconds
-    if assessment is not None and limits.max_assessment_seconds is not None:
-        limit = limits.max_assessment_seconds if limit is None else min(limit, limits.max_assessment_seconds)
-    # Fast transcription's format list does not apply here: the check below is this API's own.
-    general = dataclasses.replace(limits, check_audio_format=False, max_audio_seconds=None)
-    source = await open_audio(audio, filename=filename, limits=general, spool=spool)
-    try:
-        head = await source.head()
-        found = sniff(head, source.size) if head is not None else None
-        content_type = _content_type(source, head, found, limits)
-        if limit is not None and found is not None and found.seconds is not None and found.seconds > limit:
-            what = "pronunciation assessment" if assessment is not None else "short-audio recognition"
-            raise InvalidAudioError(
-                f"the audio {source.filename!r} lasts {found.seconds:.1f} s; {what} takes at most {limit:g} s: "
-                "use transcribe() (fast transcription) for longer audio"
-            )
-        body = _AudioBody(source, content_type, chunked=chunked)
-        return await transport.request(
-            "POST",
-            url,
-            headers=headers,
-            decode=decode_result,
-            auth=auth,
-            body=body,
-            idempotent=True,
-            retry=retry,
-            timeouts=timeouts,
-            expect_continue=chunked,
-        )
-    finally:
-        await source.aclose()
-
-
 # Offset and Duration come as numbers or as strings of digits (both appear in the documentation).
 decode_result: Final = json_decoder(msgspec.json.Decoder(RecognitionResult, strict=False), "the recognition result")
 """Decode a 200 response into a :class:`RecognitionResult`, keeping the raw body on failure."""
 
 
-def _content_type(source: AudioSource, head: bytes | None, found: AudioHead | None, limits: Limits) -> str:
+def _content_type(source: AudioSource, head: bytes | None, found: AudioHead | None, limits: ShortAudioLimits) -> str:
     if found is not None and found.format == "OGG":
         if limits.check_audio_format and found.codec not in ("opus", None):
             raise _wrong_format(source.filename, "an Ogg stream that is not Opus")
@@ -254,3 +320,61 @@ def _wrong_format(filename: str, what: str) -> InvalidAudioError:
         "mono, or Ogg/Opus, mono; convert it (for example: ffmpeg -i in -ar 16000 -ac 1 -c:a pcm_s16le out.wav), "
         "or use transcribe(), which takes many more formats"
     )
+
+
+class _AadAuthenticator:
+    """Entra tokens from another authenticator's cache, in the short-audio API's ``aad#`` form."""
+
+    __slots__ = ("_inner", "_prefix")
+
+    def __init__(self, inner: TokenAuthenticator, resource_id: str) -> None:
+        self._inner = inner
+        self._prefix = f"Bearer {AAD_PREFIX}{resource_id}#"
+
+    async def headers(self) -> Mapping[str, str]:
+        return {AUTHORIZATION_HEADER: self._prefix + await self._inner.token()}
+
+    async def invalidate(self, headers: Mapping[str, str]) -> bool:
+        # The refused value carries the token last; resource ids hold no '#'.
+        token = headers.get(AUTHORIZATION_HEADER, "").removeprefix(self._prefix).rpartition("#")[2]
+        return await self._inner.invalidate({AUTHORIZATION_HEADER: f"Bearer {token}"})
+
+    @property
+    def stats(self) -> TokenStats | None:
+        return self._inner.stats
+
+    async def close(self) -> None:
+        pass  # the cache and the credential belong to the inner authenticator
+
+    def __repr__(self) -> str:
+        return "AadAuthenticator(<redacted>)"
+
+
+def short_audio_authenticator(auth: Authenticator, resource_id: str | None) -> Authenticator:
+    """The authenticator for the short-audio API, which takes Entra tokens only as ``aad#<resourceId>#<token>``.
+
+    Every other credential authenticates short audio as it does the other APIs.
+    """
+    if not (isinstance(auth, TokenAuthenticator) and auth.entra):
+        return auth
+    if resource_id is None:
+        raise InvalidOptionsError(
+            "short-audio recognition with Microsoft Entra ID needs the Speech resource's id: "
+            "SpeechClient(..., resource_id='/subscriptions/<subscription>/resourceGroups/<group>/providers/"
+            "Microsoft.CognitiveServices/accounts/<name>')"
+        )
+    return _AadAuthenticator(auth, resource_id)
+
+
+def check_resource_id(resource_id: str) -> str:
+    """Check the shape of an Azure Resource Manager id of a Cognitive Services account."""
+    if not isinstance(resource_id, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"resource_id must be a str, got {type(resource_id).__name__}")
+    text = resource_id.strip()
+    if not _RESOURCE_ID.fullmatch(text):
+        raise InvalidOptionsError(
+            f"resource_id {resource_id!r} is not a Speech resource id such as '/subscriptions/<subscription id>/"
+            "resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>' "
+            "(the portal shows it under the resource's Properties, or: az cognitiveservices account show --query id)"
+        )
+    return text

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from speech_async import ResponseDecodeError, SpeechStatusError, TranscriptionResult
 from speech_async._formats import sniff
+from speech_async._headers import parse_retry_after
 from speech_async._http import Response, status_error
-from speech_async._models._errors import ErrorDetail, decode_error_body
+from speech_async._models._common import ErrorDetail, decode_error_body
 from speech_async._resources.fast import decode_result
-from speech_async._retry import parse_retry_after
 
 PAYLOADS = json.loads((Path(__file__).parents[1] / "data" / "payloads.json").read_text(encoding="utf-8"))
 RESULTS: list[Any] = PAYLOADS["results"]

@@ -19,7 +19,8 @@ from speech_async import (
     SpeechStatusError,
     SpeechTimeoutError,
 )
-from speech_async._retry import Cooldown, backoff, parse_retry_after, retry_delay
+from speech_async._headers import parse_retry_after
+from speech_async._retry import Cooldown, backoff, retry_delay
 
 NOW = 1_800_000_000.0
 

@@ -1,4 +1,4 @@
-"""The service's error body, in both shapes it comes in."""
+"""Wire pieces every REST area shares: the service's error body, in both shapes it comes in."""
 
 from __future__ import annotations
 

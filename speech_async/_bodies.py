@@ -1,7 +1,12 @@
-"""A streaming ``multipart/form-data`` body: small parts in memory, the audio part streamed.
+"""Every kind of request body, each able to produce its bytes once per attempt (the ``Body`` protocol).
 
-The body is described once (boundary, part headers) and can then produce its bytes any number of
-times, identically, as long as its audio source can be replayed.
+- :class:`JsonBody`: a JSON document, encoded once (batch and custom-speech writes);
+- :class:`AudioBody`: the audio itself as the body (short audio), chunked or with a length;
+- :class:`MultipartBody`: ``multipart/form-data``, small parts in memory and the audio part streamed
+  (fast transcription).
+
+A body is described once (boundary, part headers, encoded JSON) and then produces the same bytes any
+number of times, as long as its audio source can be replayed.
 """
 
 from __future__ import annotations
@@ -9,15 +14,74 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from ._exceptions import InvalidAudioError
+import msgspec
+
+from ._exceptions import InvalidAudioError, InvalidOptionsError
 from ._urls import bad_character
 
 if TYPE_CHECKING:
     from ._audio import AudioSource
 
-__all__ = ["MultipartBody"]
+__all__ = ["JSON_CONTENT_TYPE", "AudioBody", "JsonBody", "MultipartBody"]
+
+JSON_CONTENT_TYPE: Final = "application/json"
+_ENCODER: Final = msgspec.json.Encoder()
+
+
+class JsonBody:
+    """A JSON document as the body: encoded with msgspec when the body is built, then sent as it is.
+
+    ``value`` is a msgspec Struct or anything msgspec encodes (dicts, lists, strings, numbers).
+
+    Raises:
+        InvalidOptionsError: ``value`` cannot be encoded as JSON (nothing was sent).
+    """
+
+    __slots__ = ("_data", "content_type", "size")
+
+    def __init__(self, value: object, *, content_type: str = JSON_CONTENT_TYPE) -> None:
+        try:
+            self._data = _ENCODER.encode(value)
+        except (TypeError, msgspec.EncodeError) as err:
+            raise InvalidOptionsError(f"the request body cannot be encoded as JSON: {err}") from err
+        self.content_type = content_type
+        self.size: int | None = len(self._data)
+
+    @property
+    def replayable(self) -> bool:
+        """Always: the bytes are in memory."""
+        return True
+
+    @property
+    def data(self) -> bytes:
+        """The encoded document."""
+        return self._data
+
+    async def chunks(self) -> AsyncIterator[bytes | memoryview]:
+        """The whole document, in one chunk."""
+        yield self._data
+
+
+class AudioBody:
+    """The audio itself as the request body: chunked (no length), or with its length when known."""
+
+    __slots__ = ("_source", "content_type", "size")
+
+    def __init__(self, source: AudioSource, content_type: str, *, chunked: bool) -> None:
+        self._source = source
+        self.content_type = content_type
+        self.size = None if chunked else source.size
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the audio can be sent again."""
+        return self._source.replayable
+
+    def chunks(self) -> AsyncIterator[bytes | memoryview]:
+        """A fresh pass over the audio."""
+        return self._source.chunks()
 
 
 class MultipartBody:

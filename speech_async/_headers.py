@@ -1,0 +1,118 @@
+"""Header names and header parsing: a leaf module, so that errors, retries and the transport share it.
+
+``Retry-After`` is read here once (:func:`parse_retry_after`), with the one cap on how long the client
+obeys it (:data:`MAX_RETRY_AFTER`), and so is the service's request id (:func:`request_id`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Final
+
+from yarl import URL
+
+__all__ = [
+    "AUTHORIZATION_HEADER",
+    "CLIENT_REQUEST_ID_HEADER",
+    "MAX_RETRY_AFTER",
+    "REQUEST_ID_HEADERS",
+    "SUBSCRIPTION_KEY_HEADER",
+    "parse_retry_after",
+    "redact_url",
+    "request_id",
+]
+
+SUBSCRIPTION_KEY_HEADER: Final = "Ocp-Apim-Subscription-Key"
+AUTHORIZATION_HEADER: Final = "Authorization"
+CLIENT_REQUEST_ID_HEADER: Final = "x-ms-client-request-id"
+REQUEST_ID_HEADERS: Final = ("apim-request-id", "x-ms-request-id", "x-request-id")
+"""Where the service's id of a request may be, in order of preference."""
+
+MAX_RETRY_AFTER: Final = 120.0
+"""The longest delay, in seconds, that the client obeys when the service asks for one (``RetryPolicy``'s
+default, and the cap of :attr:`RateLimitError.retry_after`)."""
+_ABSURD_RETRY_AFTER: Final = 86_400.0  # a value beyond a day is nonsense, not a request to wait
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """The service's id of the request, from the first request-id header that has one."""
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def parse_retry_after(
+    headers: Mapping[str, str], *, now: float | None = None, cap: float | None = MAX_RETRY_AFTER
+) -> float | None:
+    """Return the delay in seconds that the response headers ask for, or ``None`` if they don't.
+
+    ``retry-after-ms`` (and ``x-ms-retry-after-ms``) win over ``Retry-After``, which may hold seconds or
+    an HTTP date. A value that is negative (a date in the past included), not a number, infinite or
+    beyond a day asks for nothing: ``None``, so that the policy's own backoff applies and a broken
+    header never causes a zero-delay burst. Values above ``cap`` (two minutes) are capped.
+    """
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        raw = _get(headers, name)
+        if raw is not None:
+            try:
+                delay = _clamp(float(raw) / 1000.0, cap)
+            except ValueError:
+                delay = None
+            if delay is not None:
+                return delay
+    raw = _get(headers, "retry-after")
+    if raw is None:
+        return None
+    try:
+        return _clamp(float(raw), cap)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    current = time.time() if now is None else now
+    return _clamp(when.timestamp() - current, cap)
+
+
+def redact_url(text: str) -> str:
+    """What an error message or a ``repr`` may show of ``text``: no user info, query or fragment.
+
+    Text without those parts is returned as it is (not normalized), so the message shows what was given.
+    """
+    shown = _strip_query(text) if "?" in text or "#" in text else text
+    scheme, sep, rest = shown.partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        if "@" in authority:
+            shown = f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+    return shown
+
+
+def _strip_query(url: str) -> str:
+    """``url`` without its query string and fragment, which may carry a signature or a token."""
+    try:
+        parsed = URL(url)
+    except (TypeError, ValueError):
+        return url.split("?", 1)[0].split("#", 1)[0]
+    return str(parsed.with_query(None).with_fragment(None))
+
+
+def _get(headers: Mapping[str, str], name: str) -> str | None:
+    # aiohttp's CIMultiDictProxy is case-insensitive; a plain dict from a caller may not be.
+    value = headers.get(name)
+    if value is None:
+        for key, candidate in headers.items():
+            if key.lower() == name:
+                return candidate
+    return value
+
+
+def _clamp(seconds: float, cap: float | None) -> float | None:
+    if not 0.0 <= seconds <= _ABSURD_RETRY_AFTER:  # NaN, infinities and negatives fail this too
+        return None
+    return seconds if cap is None else min(seconds, cap)
