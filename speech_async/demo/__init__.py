@@ -28,7 +28,7 @@ from speech_async import (
 )
 from speech_async.emulator._whisper import WhisperModelError, WhisperRecognizer, whisper_missing
 
-__all__ = ["SAMPLES", "main", "run"]
+__all__ = ("SAMPLES", "main", "run")
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
 
