@@ -1,11 +1,16 @@
 # `make demo` and `make test` do all the set-up on a fresh machine: each creates .venv and installs
-# what it needs. Nothing here needs the network beyond the Python package index.
+# what it needs. Nothing here needs the network beyond the package registries (PyPI, and npm for Azurite).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# The blob-storage emulator the tests of speech_async.blob run against (tests/support/azurite.py).
+# 3.35.0 is the newest release whose `engines` accepts Node 20; 3.36+ declare Node >= 21/22.
+AZURITE_VERSION := 3.35.0
+AZURITE := .azurite
+AZURITE_STAMP := $(AZURITE)/.installed-$(AZURITE_VERSION)
 
-.PHONY: demo test test-pythons lint typecheck pytest bench samples dist clean
+.PHONY: demo test test-pythons lint typecheck pytest azurite bench samples dist clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +20,17 @@ $(VENV)/.demo-deps: pyproject.toml | $(PY)
 	@touch $@
 
 $(VENV)/.dev-deps: pyproject.toml | $(PY)
-	$(PIP) -e '.[asr,cli,dev]'
+	$(PIP) -e '.[asr,cli,dev,blob]'
 	@touch $@ $(VENV)/.demo-deps
+
+# One stamp per version, so changing AZURITE_VERSION reinstalls; needs node and npm on PATH.
+$(AZURITE_STAMP):
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: install Node.js 20+ with npm to run the Azurite tests" >&2; exit 1; }
+	rm -rf $(AZURITE)
+	npm install --prefix $(AZURITE) --no-audit --no-fund --loglevel=error azurite@$(AZURITE_VERSION)
+	@touch $@
+
+azurite: $(AZURITE_STAMP)
 
 demo: $(VENV)/.demo-deps
 	$(PY) -m speech_async.demo
@@ -30,15 +44,15 @@ lint: $(VENV)/.dev-deps
 typecheck: $(VENV)/.dev-deps
 	$(VENV)/bin/pyright
 
-pytest: $(VENV)/.dev-deps
+pytest: $(VENV)/.dev-deps $(AZURITE_STAMP)
 	$(PY) -m pytest
 
 # The test suite on every other supported Python found on this machine (3.10, 3.12, 3.13), each in its own venv.
-test-pythons:
+test-pythons: $(AZURITE_STAMP)
 	@for v in 3.10 3.12 3.13; do \
 		if command -v python$$v >/dev/null 2>&1; then \
 			echo "== Python $$v"; \
-			python$$v -m venv .venv-$$v && .venv-$$v/bin/python -m pip install --quiet --disable-pip-version-check -e '.[asr,cli,dev]' \
+			python$$v -m venv .venv-$$v && .venv-$$v/bin/python -m pip install --quiet --disable-pip-version-check -e '.[asr,cli,dev,blob]' \
 			&& .venv-$$v/bin/python -m pytest -q -p no:cacheprovider || exit 1; \
 		fi; \
 	done
@@ -57,4 +71,4 @@ samples:
 	bash speech_async/demo/samples/make_samples.sh
 
 clean:
-	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache dist
+	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache dist $(AZURITE)

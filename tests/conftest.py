@@ -23,6 +23,7 @@ from blockbuster import blockbuster_ctx
 
 from speech_async import KeyCredential, SpeechClient
 from speech_async.emulator import Emulator
+from tests.support.azurite import DEV_ACCOUNT_KEY, azurite  # noqa: F401 - registers the session fixture
 from tests.support.samples import HELLO_TRANSCRIPT, SAMPLES
 
 pytest_plugins = ["speech_async.emulator.pytest_plugin"]
@@ -40,7 +41,7 @@ def no_blocking_calls() -> Iterator[None]:
         yield
 
 
-KNOWN_SECRETS = ("emulator-test-key", "s3cr3t-key-never-shown")
+KNOWN_SECRETS = ("emulator-test-key", "s3cr3t-key-never-shown", DEV_ACCOUNT_KEY)
 
 
 @pytest.fixture(autouse=True)
