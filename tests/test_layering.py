@@ -1,6 +1,7 @@
 """The architecture's invariants as executable contracts, in the manner of import-linter.
 
-1. On the client side, only ``speech_async/_http.py`` imports aiohttp at run time.
+1. On the client side, only ``speech_async/_http.py`` imports aiohttp at run time, and the web-hook
+   receiver ``speech_async/webhooks.py``, which is server-side code run inside the user's aiohttp app.
 2. The client's modules import each other without cycles, ``TYPE_CHECKING`` and function-level imports
    included; and none imports the ``speech_async`` package itself back.
 3. The emulator imports nothing private from the client, and no relative import leaves it.
@@ -30,8 +31,10 @@ from aiohttp import web
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "speech_async"
 # Subpackages of speech_async that are not the client: they may use aiohttp and the client freely.
 NOT_CLIENT = ("emulator", "demo", "cli")
-# The one client module allowed to import aiohttp at run time.
-HTTP_MODULE = "_http"
+# The client modules allowed to import aiohttp at run time: the HTTP layer, and the web-hook receiver,
+# an aiohttp request handler by its nature (its callers' apps are aiohttp apps; a function-level import
+# would count all the same).
+AIOHTTP_MODULES = ("_http", "webhooks")
 # The emulator's own admin API (state, scripted transcripts, faults), kept apart from the service routes.
 ADMIN_PREFIX = "/_emulator/"
 
@@ -156,7 +159,7 @@ def _is_client(name: str, top: str) -> bool:
     return parts[0] == top and (len(parts) == 1 or parts[1] not in NOT_CLIENT)
 
 
-# --- rule 1: aiohttp only in _http.py ---------------------------------------------------------------
+# --- rule 1: aiohttp only in _http.py (and webhooks.py) ---------------------------------------------
 
 
 def aiohttp_outside_http(package_dir: Path) -> list[str]:
@@ -165,7 +168,7 @@ def aiohttp_outside_http(package_dir: Path) -> list[str]:
     return [
         f"{found.where} imports {found.target}"
         for module in modules.values()
-        if _is_client(module.name, top) and module.name != f"{top}.{HTTP_MODULE}"
+        if _is_client(module.name, top) and module.name not in {f"{top}.{name}" for name in AIOHTTP_MODULES}
         for found in imports_of(module, modules)
         if not found.type_checking and found.kind == "named" and found.target.split(".")[0] == "aiohttp"
     ]
@@ -522,12 +525,15 @@ def test_checker_finds_aiohttp_outside_http(tmp_path: Path) -> None:
             "pkg/_options.py": "import typing\nif typing.TYPE_CHECKING:\n    pass\nelse:\n    import aiohttp\n",
             "pkg/emulator/_app.py": "from aiohttp import web\n",
             "pkg/cli/run.py": "import aiohttp\n",
+            "pkg/webhooks.py": "from aiohttp import web\n",
+            "pkg/_webhooks.py": "from aiohttp import web\n",
         },
     )
     assert aiohttp_outside_http(package) == [
         "pkg._models._fast (line 1) imports aiohttp.web",
         "pkg._options (line 5) imports aiohttp",
         "pkg._retry (line 2) imports aiohttp",
+        "pkg._webhooks (line 1) imports aiohttp",
     ]
 
 
