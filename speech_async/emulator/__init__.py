@@ -3,8 +3,10 @@
 An aiohttp server on loopback that answers fast transcription
 (``POST /speechtotext/transcriptions:transcribe``), the REST API for short audio
 (``POST /speech/recognition/{mode}/cognitiveservices/v1``, also under ``/stt/`` as on a custom
-domain, with pronunciation assessment), the supported locales (api-version and v3.x forms) and the
-v3.1 health status (:meth:`Emulator.set_health`) like the real service: same paths, query parameters,
+domain, with pronunciation assessment), batch transcription in all four versions (jobs on
+:attr:`EmulatorConfig.clock`, timed by :class:`BatchConfig`; audio fetched from the content URLs or a
+blob container, result files at SAS-style URLs), the supported locales (api-version and v3.x forms)
+and the v3.1 health status (:meth:`Emulator.set_health`) like the real service: same paths, query parameters,
 headers, status codes, error bodies, limits and JSON shapes. Recognition is real (faster-whisper,
 with the ``asr`` extra) or scripted (transcripts registered per audio content). Callers
 authenticate with a key, with a token from ``POST /sts/v1.0/issueToken``, or with an Entra-style
@@ -24,7 +26,7 @@ Run it in your event loop (:class:`Emulator`), in a thread for synchronous code
 
 from ._app import create_app
 from ._cli import main
-from ._config import EmulatorConfig, FastConfig, ShortAudioConfig, TokenConfig
+from ._config import BatchConfig, EmulatorConfig, FastConfig, ShortAudioConfig, TokenConfig
 from ._credential import EmulatorTokenCredential
 from ._faults import ALL_FAULT_KINDS, AppliedFault, Fault, FaultPlan, RandomFaults
 from ._recognizer import (
@@ -46,6 +48,7 @@ from ._whisper import ModelIntegrityError, WhisperModelError, WhisperRecognizer
 __all__ = (
     "ALL_FAULT_KINDS",
     "AppliedFault",
+    "BatchConfig",
     "Emulator",
     "EmulatorConfig",
     "EmulatorTokenCredential",

@@ -50,15 +50,16 @@ class Caller:
     """Who a request was authenticated as.
 
     Attributes:
-        kind: ``"key"`` or ``"bearer"``.
+        kind: ``"key"``, ``"bearer"``, or ``"sas"`` (a route whose URL carries its own credential).
         token: The verified token's claims, for ``"bearer"``.
     """
 
-    kind: Literal["key", "bearer"]
+    kind: Literal["key", "bearer", "sas"]
     token: TokenClaims | None = None
 
 
 _KEY_CALLER: Final = Caller(kind="key")
+_SAS_CALLER: Final = Caller(kind="sas")
 
 
 def _bearer_value(headers: Mapping[str, str]) -> str | None:
@@ -122,6 +123,9 @@ def authenticate(
     header are both sent, the key decides and the header is ignored (unverified: the docs say to
     send exactly one; the gateway's subscription-key check is assumed to come first).
     """
+    if policy is AuthPolicy.SAS:
+        # Blob storage ignores the Speech credential headers; the route checks its SAS itself.
+        return _SAS_CALLER
     key = headers.get(KEY_HEADER)
     if key:
         if config.key is None or _same(key, config.key):

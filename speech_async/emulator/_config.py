@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = (
     "API_VERSION_2024_11_15",
     "API_VERSION_2025_10_15",
+    "DEFAULT_BATCH_MAX_AUDIO_BYTES",
     "DEFAULT_MAX_AUDIO_BYTES",
     "DEFAULT_MAX_ASSESSMENT_SECONDS",
     "DEFAULT_MAX_AUDIO_SECONDS",
@@ -38,6 +39,7 @@ __all__ = (
     "DEFAULT_RESOURCE_ID",
     "DEFAULT_TOKEN_LIFETIME",
     "SUPPORTED_API_VERSIONS",
+    "BatchConfig",
     "EmulatorConfig",
     "FastConfig",
     "ShortAudioConfig",
@@ -76,6 +78,8 @@ _RESOURCE_ID: Final = re.compile(
 )
 
 _RECOGNIZER_NAMES: Final = ("whisper", "scripted")
+# The quotas page: at most 1 GB per audio file in batch transcription.
+DEFAULT_BATCH_MAX_AUDIO_BYTES: Final = 1024 * 1024 * 1024
 
 
 def _positive_seconds(name: str, value: float) -> None:
@@ -146,6 +150,37 @@ class TokenConfig:
         _positive_seconds("TokenConfig.lifetime", self.lifetime)
 
 
+@dataclass(frozen=True, kw_only=True)
+class BatchConfig:
+    """Batch transcription (``transcriptions:submit``, v3.x ``POST /transcriptions``).
+
+    The real service takes minutes to hours; the defaults are short so that a demo finishes in
+    seconds. A test with a fake :attr:`EmulatorConfig.clock` moves jobs along by moving the clock.
+
+    Attributes:
+        not_started_seconds: How long a new job stays ``NotStarted``.
+        running_seconds: How long it then stays ``Running`` (the audio is fetched and transcribed
+            when a read first finds it ``Running``; a read after this time waits for that work).
+        max_audio_bytes: A content URL whose body is larger fails in the report (quotas page: 1 GB).
+        sas_seconds: Default lifetime of the SAS of result-file URLs when the request gives none
+            (documented: 12 hours).
+    """
+
+    not_started_seconds: float = 1.0
+    running_seconds: float = 1.0
+    max_audio_bytes: int = DEFAULT_BATCH_MAX_AUDIO_BYTES
+    sas_seconds: float = 12 * 60 * 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("not_started_seconds", "running_seconds"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"BatchConfig.{name} must be a finite number >= 0, not {value!r}")
+        if self.max_audio_bytes <= 0:
+            raise ValueError("BatchConfig.max_audio_bytes must be positive")
+        _positive_seconds("BatchConfig.sas_seconds", self.sas_seconds)
+
+
 # Flat keyword of 0.1 -> (nested field, attribute of the nested config).
 _FLAT: Final = {
     "max_audio_bytes": ("fast", "max_audio_bytes"),
@@ -187,6 +222,7 @@ class EmulatorConfig:
         fast: Limits of fast transcription.
         short_audio: Limits of the short-audio API.
         tokens: The token service.
+        batch: Batch transcription: job durations and limits.
         health: What the health-status route answers until :meth:`Emulator.set_health` changes it.
 
     The flat keywords and attributes of 0.1 map onto the nested ones: ``max_audio_bytes``,
@@ -204,6 +240,7 @@ class EmulatorConfig:
     fast: FastConfig = field(default_factory=FastConfig)
     short_audio: ShortAudioConfig = field(default_factory=ShortAudioConfig)
     tokens: TokenConfig = field(default_factory=TokenConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
     health: ServiceHealth = DEFAULT_HEALTH
 
     def __init__(
@@ -217,6 +254,7 @@ class EmulatorConfig:
         fast: FastConfig | None = None,
         short_audio: ShortAudioConfig | None = None,
         tokens: TokenConfig | None = None,
+        batch: BatchConfig | None = None,
         health: ServiceHealth = DEFAULT_HEALTH,
         max_audio_bytes: int | None = None,
         max_audio_seconds: float | None = None,
@@ -259,6 +297,7 @@ class EmulatorConfig:
             ("clock", clock),
             ("resource_id", resource_id),
             *nested.items(),
+            ("batch", BatchConfig() if batch is None else batch),
             ("health", health),
         ):
             object.__setattr__(self, name, value)
@@ -283,6 +322,7 @@ class EmulatorConfig:
             ("fast", FastConfig),
             ("short_audio", ShortAudioConfig),
             ("tokens", TokenConfig),
+            ("batch", BatchConfig),
             ("health", ServiceHealth),
         ):
             if not isinstance(getattr(self, name), kind):

@@ -65,6 +65,9 @@ class AuthPolicy(enum.Enum):
     KEY_ONLY = "key only"
     #: A key, an issueToken token, or ``aad#{resourceId}#{Entra token}``; no credential is a 403.
     SHORT_AUDIO = "key, issueToken token or aad#{resourceId}#{Entra token}; none: 403"
+    #: No credential header: the URL's SAS query string (``sv``, ``se``, ``sig``), checked by the handler,
+    #: as on Blob storage (batch result files).
+    SAS = "none: a SAS query string, checked by the route"
 
 
 class Refusals(enum.Enum):

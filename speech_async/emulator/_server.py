@@ -41,7 +41,9 @@ class Emulator:
     """A local speech-to-text service on ``host:port`` (port 0 picks a free port).
 
     It serves every route of ``docs/emulator-routes.md`` (fast transcription, short audio, issueToken,
-    supported locales, health status) and the admin API under ``/_emulator/``.
+    batch transcription, supported locales, health status) and the admin API under ``/_emulator/``.
+    Batch jobs move on :attr:`EmulatorConfig.clock` (durations from :class:`BatchConfig`; see
+    ``docs/emulator-batch.md``).
 
     Use it as an async context manager, or call :meth:`start` and :meth:`close`. It serves on the
     event loop that runs :meth:`start`. Example::

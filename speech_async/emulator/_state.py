@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ._media.body import BodyTap
     from ._recognizer import Recognizer
     from ._recording import AuthKind, RecordedPart, RecordedRequest
+    from ._resources.batch.backend import BatchBackend
     from ._resources.health.model import ServiceHealth
     from ._routes import RouteSpec
 
@@ -32,8 +33,8 @@ class EmulatorState:
 
     Shared services: the configuration, the fault plan, the recognizer (and the scripted registry,
     always present), the recorded requests, the token authority, the request counters and the
-    client session for ``audioUrl`` downloads. Per-area backends: :attr:`health` today; batch
-    and web hooks add theirs here.
+    client session for ``audioUrl`` downloads. Per-area backends: :attr:`health`, :attr:`batch`
+    (created on first use); web hooks add theirs here.
     """
 
     def __init__(self, config: EmulatorConfig, faults: FaultPlan | None = None) -> None:
@@ -60,6 +61,17 @@ class EmulatorState:
         # Replaced whole (never mutated), so a reader on another thread sees the old or the new value.
         self.health: ServiceHealth = config.health
         self._session: aiohttp.ClientSession | None = None
+        self._batch: BatchBackend | None = None
+
+    @property
+    def batch(self) -> BatchBackend:
+        """The batch transcription jobs (created on first use)."""
+        if self._batch is None:
+            # Imported here: the batch area imports this module.
+            from ._resources.batch.backend import BatchBackend
+
+            self._batch = BatchBackend(self)
+        return self._batch
 
     def clear_counters(self) -> None:
         """Set every request counter back to zero."""
@@ -73,7 +85,9 @@ class EmulatorState:
         return self._session
 
     async def aclose(self) -> None:
-        """Release the client session."""
+        """Stop the batch jobs' work, then release the client session."""
+        if self._batch is not None:
+            await self._batch.aclose()
         session, self._session = self._session, None
         if session is not None:
             await session.close()

@@ -107,7 +107,14 @@ def test_auth_policies_of_the_routes() -> None:
         AuthPolicy.KEY_OR_TOKEN
     }
     versioned = {spec.name: spec.api_versions for spec in route_specs() if spec.api_versions}
-    assert versioned == {"transcribe": ("2024-11-15", "2025-10-15"), "locales": ("2024-11-15", "2025-10-15")}
+    dated = ("2024-11-15", "2025-10-15")
+    batch = ("submit", "list", "get", "update", "delete", "files", "file")
+    assert versioned == {"transcribe": dated, "locales": dated} | {f"transcriptions_{op}": dated for op in batch}
+    # The v3.x batch routes are versioned by their paths, their content URLs by a SAS.
+    assert {spec.name for spec in route_specs() if spec.path_versions and spec.name.startswith("transcriptions")} == {
+        f"transcriptions_{op}_v3" for op in ("create", *batch[1:])
+    }
+    assert policies["transcription_file_content"] is AuthPolicy.SAS
 
 
 def test_a_table_refuses_a_second_route_of_the_same_name() -> None:
