@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import logging
 import os
 import re
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
     from ._http import Authenticator
+    from ._resources.batch import BatchOperations
     from ._token_cache import TokenStats
 
 __all__ = ["SpeechClient"]
@@ -387,6 +389,16 @@ class SpeechClient(FastOperations, ShortAudioOperations, ServiceOperations):
     def management_api_version(self) -> str:
         """The default version of the management API (supported locales; batch and custom speech next)."""
         return self._ctx.management_api_version
+
+    @functools.cached_property
+    def batch(self) -> BatchOperations:
+        """Batch transcription: ``await client.batch.begin_transcription(...)``, jobs, files and pollers.
+
+        A :meth:`with_options` view has its own, with the view's retry and timeout defaults.
+        """
+        from ._resources.batch import BatchOperations  # lazily: most programs never submit a batch job
+
+        return BatchOperations(self._ctx)
 
     @property
     def token_stats(self) -> TokenStats | None:

@@ -25,7 +25,10 @@ Everything the client raises on purpose derives from :class:`SpeechError`::
     │   ├── RedirectError                    3xx: the Speech APIs never redirect, so none is followed
     │   └── ServiceError                     500 and above
     ├── ResponseDecodeError (also ValueError) a response body that does not have the documented shape
-    └── ResponseTooLargeError                a response body larger than Limits.max_response_bytes
+    ├── ResponseTooLargeError                a response body larger than Limits.max_response_bytes
+    ├── UntrustedLinkError                   a link the service gave points away from the endpoint: not followed
+    ├── TranscriptionFailedError             a batch transcription ended Failed; carries the job and its error
+    └── TranscriptionTimeoutError (also TimeoutError) a batch transcription did not end by its deadline
 
 A misused client (used after ``close()``, entered twice) raises ``RuntimeError``, and an argument of
 the wrong type raises ``TypeError``. No aiohttp or msgspec exception escapes: each is wrapped, with the
@@ -40,6 +43,7 @@ from typing import TYPE_CHECKING
 from ._headers import parse_retry_after, redact_url
 
 if TYPE_CHECKING:
+    from ._models._batch import Transcription
     from ._models._common import ErrorDetail, InnerError
 
 __all__ = [
@@ -65,8 +69,11 @@ __all__ = [
     "SpeechError",
     "SpeechStatusError",
     "SpeechTimeoutError",
+    "TranscriptionFailedError",
+    "TranscriptionTimeoutError",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
+    "UntrustedLinkError",
     "WrongEventLoopError",
 ]
 
@@ -278,6 +285,49 @@ class RedirectError(SpeechStatusError):
 
 class ServiceError(SpeechStatusError):
     """500 and above: the service failed."""
+
+
+class UntrustedLinkError(SpeechError):
+    """A link from the service (a next page, a job URL in a continuation token) points at another scheme,
+    host or port than the client's endpoint, so it was not followed: the key goes only to the endpoint.
+
+    ``link`` is the link without its query (which may carry a signature).
+    """
+
+    def __init__(self, message: str, *, link: str) -> None:
+        super().__init__(message)
+        self.link = link
+
+
+class TranscriptionFailedError(SpeechError):
+    """A batch transcription ended with status ``Failed``.
+
+    ``transcription`` is the job as last read; ``code`` and ``message`` are its ``properties.error``
+    (``None`` when the service gave none).
+    """
+
+    def __init__(self, transcription: Transcription) -> None:
+        error = transcription.properties.error
+        self.transcription = transcription
+        self.code: str | None = error.code if error is not None else None
+        self.message: str | None = error.message if error is not None else None
+        text = f"the transcription {transcription.id} failed"
+        if self.code:
+            text += f" [{self.code}]"
+        if self.message:
+            text += f": {self.message}"
+        super().__init__(text)
+
+
+class TranscriptionTimeoutError(SpeechError, TimeoutError):
+    """A batch transcription had not ended when its poller's deadline passed; the job itself goes on.
+
+    ``transcription`` is the job as last read (resume with the poller's ``continuation_token``).
+    """
+
+    def __init__(self, message: str, *, transcription: Transcription) -> None:
+        super().__init__(message)
+        self.transcription = transcription
 
 
 class WrongEventLoopError(RuntimeError):

@@ -7,10 +7,17 @@ if needed and sends through the shared transport with the call's :class:`CallOpt
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import msgspec
 from yarl import URL
+
+from ._http import json_decoder, response_info
+from ._models import WithResponse, attach_response
+from ._models._common import PageBody
+from ._paging import AsyncPager
 
 if TYPE_CHECKING:
     from ._context import CallOptions, ClientContext
@@ -19,6 +26,12 @@ if TYPE_CHECKING:
 __all__ = ["AsyncResource"]
 
 T = TypeVar("T")
+
+
+@functools.cache
+def _page_decoder(item: type[Any]) -> msgspec.json.Decoder[Any]:
+    # Built once per item type and kept: a decoder is costly to build and cheap to reuse.
+    return msgspec.json.Decoder(PageBody[item])  # pyright: ignore[reportInvalidTypeForm]
 
 
 class AsyncResource:
@@ -73,3 +86,37 @@ class AsyncResource:
             expect_continue=expect_continue,
             accept=accept,
         )
+
+    def _list(
+        self,
+        url: URL,
+        *,
+        item: type[T],
+        call: CallOptions,
+        query: Mapping[str, str] | None = None,
+        what: str = "the list",
+    ) -> AsyncPager[T]:
+        """A pager over the list at ``url`` (``{"values": [...], "@nextLink": ...}``), fetching nothing yet.
+
+        Every page is a GET (idempotent, retried by ``call.retry``); next links are followed as given,
+        and only to the client's endpoint.
+        """
+        first = url.update_query(query) if query else url
+        decode_page = json_decoder(_page_decoder(item), what)
+        wants_info = issubclass(item, WithResponse)
+
+        def decode(response: Response) -> tuple[tuple[T, ...], str | None]:
+            page = decode_page(response)
+            values: tuple[T, ...] = page.values
+            if wants_info:
+                info = response_info(response)
+                for value in values:
+                    attach_response(value, info)  # pyright: ignore[reportArgumentType]
+            return values, page.next_link
+
+        async def fetch(target: URL) -> tuple[tuple[T, ...], str | None]:
+            return await self._request(
+                "GET", target, headers={"Accept": "application/json"}, decode=decode, idempotent=True, call=call
+            )
+
+        return AsyncPager(fetch, first, self._ctx.endpoint)

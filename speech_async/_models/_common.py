@@ -1,10 +1,14 @@
-"""Wire pieces every REST area shares: the service's error body, in both shapes it comes in."""
+"""Wire pieces every REST area shares: the service's error body, in both shapes it comes in, and list pages."""
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 import msgspec
 
-__all__ = ["ErrorDetail", "InnerError", "decode_error_body"]
+__all__ = ["ErrorDetail", "InnerError", "PageBody", "decode_error_body"]
+
+ItemT = TypeVar("ItemT")
 
 
 class InnerError(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
@@ -60,3 +64,10 @@ def decode_error_body(body: bytes) -> ErrorDetail | None:
         details=envelope.details,
         inner_error=envelope.inner_error,
     )
+
+
+class PageBody(msgspec.Struct, Generic[ItemT], kw_only=True, frozen=True):
+    """One page of a management-API list: ``{"values": [...], "@nextLink": "<url>" | null}``."""
+
+    values: tuple[ItemT, ...] = ()
+    next_link: str | None = msgspec.field(default=None, name="@nextLink")
