@@ -44,7 +44,7 @@ from ..support.http import serve_on_loopback
 KEY = "batch-test-key"
 QUICK = RetryPolicy(max_attempts=3, backoff_base=0.0, backoff_max=0.0)
 FAST_POLLS = PollInterval(initial=0.01, factor=1.0, maximum=0.01)
-EXAMPLES = Path("/work/shared/spec/examples")
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "spec-examples"
 AUDIO = "https://example.blob.core.windows.net/audio/hello.wav"
 
 

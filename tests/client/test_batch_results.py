@@ -40,7 +40,7 @@ from speech_async._resources.batch.results import (
 from tests.client.test_fuzz import mutated_json
 from tests.support.http import serve_on_loopback
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "spec-examples"
 RESULT_RAW = (EXAMPLES / "batch-result-file.json").read_bytes()
 REPORT_RAW = (EXAMPLES / "batch-report-file.json").read_bytes()
 RESULT_SAMPLE: dict[str, Any] = json.loads(RESULT_RAW)

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.anyio
 
 FAST = RetryPolicy(backoff_base=0.01, backoff_max=0.05)
 DATA = Path(__file__).resolve().parents[1] / "data"
-SPEC = Path("/work/shared/spec/examples")
+SPEC = Path(__file__).resolve().parents[1] / "data" / "spec-examples"
 
 Call = Callable[[SpeechClient, bytes], Awaitable[TranscriptionResult | RecognitionResult]]
 
@@ -162,7 +162,7 @@ def _published_transcriptions() -> list[tuple[str, bytes]]:
     payloads = json.loads((DATA / "payloads.json").read_bytes())
     for index, body in enumerate(payloads["results"]):
         found.append((f"payloads.json#{index}", json.dumps(body).encode()))
-    for path in sorted(SPEC.glob("transcribe-*.json")) if SPEC.is_dir() else []:
+    for path in sorted(SPEC.glob("transcribe-*.json")):
         body = json.loads(path.read_bytes())["responses"]["200"]["body"]
         found.append((path.name, json.dumps(body).encode()))
     return found
