@@ -5,7 +5,9 @@ An aiohttp server on loopback that answers fast transcription
 (``POST /speech/recognition/{mode}/cognitiveservices/v1``, also under ``/stt/`` as on a custom
 domain, with pronunciation assessment), batch transcription in all four versions (jobs on
 :attr:`EmulatorConfig.clock`, timed by :class:`BatchConfig`; audio fetched from the content URLs or a
-blob container, result files at SAS-style URLs), the supported locales (api-version and v3.x forms)
+blob container, result files at SAS-style URLs), web hooks (a validation challenge, then signed
+callbacks of transcription events to ``webUrl``, retried per :class:`WebHookConfig`, recorded in
+:attr:`Emulator.webhook_deliveries`), the supported locales (api-version and v3.x forms)
 and the v3.1 health status (:meth:`Emulator.set_health`) like the real service: same paths, query parameters,
 headers, status codes, error bodies, limits and JSON shapes. Recognition is real (faster-whisper,
 with the ``asr`` extra) or scripted (transcripts registered per audio content). Callers
@@ -26,7 +28,7 @@ Run it in your event loop (:class:`Emulator`), in a thread for synchronous code
 
 from ._app import create_app
 from ._cli import main
-from ._config import BatchConfig, EmulatorConfig, FastConfig, ShortAudioConfig, TokenConfig
+from ._config import BatchConfig, EmulatorConfig, FastConfig, ShortAudioConfig, TokenConfig, WebHookConfig
 from ._credential import EmulatorTokenCredential
 from ._faults import ALL_FAULT_KINDS, AppliedFault, Fault, FaultPlan, RandomFaults
 from ._recognizer import (
@@ -40,6 +42,7 @@ from ._recognizer import (
 )
 from ._recording import RecordedPart, RecordedRequest
 from ._resources.health.model import HealthComponent, ServiceHealth
+from ._resources.webhooks.backend import WebHookDelivery
 from ._scripted import ScriptedPhrase, ScriptedRecognizer, ScriptedTranscript, ScriptedWord
 from ._server import Emulator, serve_in_thread
 from ._wav import make_wav, wav_header
@@ -74,6 +77,8 @@ __all__ = (
     "ServiceHealth",
     "ShortAudioConfig",
     "TokenConfig",
+    "WebHookConfig",
+    "WebHookDelivery",
     "WhisperModelError",
     "WhisperRecognizer",
     "create_app",

@@ -44,6 +44,7 @@ __all__ = (
     "FastConfig",
     "ShortAudioConfig",
     "TokenConfig",
+    "WebHookConfig",
 )
 
 API_VERSION_2024_11_15: Final = "2024-11-15"
@@ -181,6 +182,37 @@ class BatchConfig:
         _positive_seconds("BatchConfig.sas_seconds", self.sas_seconds)
 
 
+@dataclass(frozen=True, kw_only=True)
+class WebHookConfig:
+    """Web hooks: how the emulator delivers callbacks to ``webUrl``.
+
+    The service retries a failing notification "several times", then sets the hook ``Failed``
+    (addendum §3.7); the counts and delays are not published, so the defaults are short for tests.
+
+    Attributes:
+        retries: Further attempts after a delivery's first one fails (a non-2xx answer or no answer).
+        backoff_seconds: The wait before the first retry; it doubles with each retry.
+        timeout_seconds: How long one POST to ``webUrl`` (the challenge included) may take.
+        tick_seconds: How often jobs are moved along while a hook waits for transcription events
+            (jobs otherwise advance only when they are read).
+    """
+
+    retries: int = 2
+    backoff_seconds: float = 0.05
+    timeout_seconds: float = 5.0
+    tick_seconds: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.retries < 0:
+            raise ValueError("WebHookConfig.retries must not be negative")
+        if not (math.isfinite(self.backoff_seconds) and self.backoff_seconds >= 0):
+            raise ValueError(
+                f"WebHookConfig.backoff_seconds must be a finite number >= 0, not {self.backoff_seconds!r}"
+            )
+        _positive_seconds("WebHookConfig.timeout_seconds", self.timeout_seconds)
+        _positive_seconds("WebHookConfig.tick_seconds", self.tick_seconds)
+
+
 # Flat keyword of 0.1 -> (nested field, attribute of the nested config).
 _FLAT: Final = {
     "max_audio_bytes": ("fast", "max_audio_bytes"),
@@ -223,6 +255,7 @@ class EmulatorConfig:
         short_audio: Limits of the short-audio API.
         tokens: The token service.
         batch: Batch transcription: job durations and limits.
+        webhooks: Web hooks: delivery retries, backoff and timeout.
         health: What the health-status route answers until :meth:`Emulator.set_health` changes it.
 
     The flat keywords and attributes of 0.1 map onto the nested ones: ``max_audio_bytes``,
@@ -241,6 +274,7 @@ class EmulatorConfig:
     short_audio: ShortAudioConfig = field(default_factory=ShortAudioConfig)
     tokens: TokenConfig = field(default_factory=TokenConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
+    webhooks: WebHookConfig = field(default_factory=WebHookConfig)
     health: ServiceHealth = DEFAULT_HEALTH
 
     def __init__(
@@ -255,6 +289,7 @@ class EmulatorConfig:
         short_audio: ShortAudioConfig | None = None,
         tokens: TokenConfig | None = None,
         batch: BatchConfig | None = None,
+        webhooks: WebHookConfig | None = None,
         health: ServiceHealth = DEFAULT_HEALTH,
         max_audio_bytes: int | None = None,
         max_audio_seconds: float | None = None,
@@ -298,6 +333,7 @@ class EmulatorConfig:
             ("resource_id", resource_id),
             *nested.items(),
             ("batch", BatchConfig() if batch is None else batch),
+            ("webhooks", WebHookConfig() if webhooks is None else webhooks),
             ("health", health),
         ):
             object.__setattr__(self, name, value)
@@ -323,6 +359,7 @@ class EmulatorConfig:
             ("short_audio", ShortAudioConfig),
             ("tokens", TokenConfig),
             ("batch", BatchConfig),
+            ("webhooks", WebHookConfig),
             ("health", ServiceHealth),
         ):
             if not isinstance(getattr(self, name), kind):

@@ -155,8 +155,9 @@ def area_tables() -> tuple[RouteTable, ...]:
     from ._resources.health.routes import ROUTES as health
     from ._resources.short_audio.routes import ROUTES as short_audio
     from ._resources.sts.routes import ROUTES as sts
+    from ._resources.webhooks.routes import ROUTES as webhooks
 
-    return (fast, short_audio, sts, batch, health)
+    return (fast, short_audio, sts, batch, webhooks, health)
 
 
 @functools.cache

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from ._faults import FaultPlan
     from ._recording import RecordedRequest
+    from ._resources.webhooks.backend import WebHookDelivery
     from ._scripted import ScriptedRecognizer
 
 __all__ = ("Emulator", "serve_in_thread")
@@ -41,7 +42,7 @@ class Emulator:
     """A local speech-to-text service on ``host:port`` (port 0 picks a free port).
 
     It serves every route of ``docs/emulator-routes.md`` (fast transcription, short audio, issueToken,
-    batch transcription, supported locales, health status) and the admin API under ``/_emulator/``.
+    batch transcription, web hooks, supported locales, health status) and the admin API under ``/_emulator/``.
     Batch jobs move on :attr:`EmulatorConfig.clock` (durations from :class:`BatchConfig`; see
     ``docs/emulator-batch.md``).
 
@@ -125,6 +126,20 @@ class Emulator:
     def clear_counters(self) -> None:
         """Set every request counter back to zero."""
         self._state.clear_counters()
+
+    @property
+    def webhook_deliveries(self) -> tuple[WebHookDelivery, ...]:
+        """Every POST made to a web hook's ``webUrl`` so far, oldest first: one per attempt.
+
+        Challenges (``kind="Challenge"``), pings and events (``"TranscriptionCompletion"`` ...), each with
+        the URL, the body's ``invocationId`` (the same on every retry), the attempt number and the
+        receiver's status (``None`` when it did not answer). See ``docs/emulator-webhooks.md``.
+        """
+        return tuple(self._state.webhooks.deliveries)
+
+    def clear_webhook_deliveries(self) -> None:
+        """Forget the recorded web-hook deliveries."""
+        self._state.webhooks.deliveries.clear()
 
     @property
     def health(self) -> ServiceHealth:

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from ._media.body import BodyTap
     from ._recognizer import Recognizer
     from ._recording import AuthKind, RecordedPart, RecordedRequest
-    from ._resources.batch.backend import BatchBackend
+    from ._resources.batch.backend import BatchBackend, Job
     from ._resources.health.model import ServiceHealth
+    from ._resources.webhooks.backend import WebHookBackend
     from ._routes import RouteSpec
 
 __all__ = ("EXCHANGE", "STATE", "EmulatorState", "Exchange", "emulator_state")
@@ -34,7 +35,7 @@ class EmulatorState:
     Shared services: the configuration, the fault plan, the recognizer (and the scripted registry,
     always present), the recorded requests, the token authority, the request counters and the
     client session for ``audioUrl`` downloads. Per-area backends: :attr:`health`, :attr:`batch`
-    (created on first use); web hooks add theirs here.
+    and :attr:`webhooks` (created on first use; the batch backend tells the web hooks of its events).
     """
 
     def __init__(self, config: EmulatorConfig, faults: FaultPlan | None = None) -> None:
@@ -62,6 +63,7 @@ class EmulatorState:
         self.health: ServiceHealth = config.health
         self._session: aiohttp.ClientSession | None = None
         self._batch: BatchBackend | None = None
+        self._webhooks: WebHookBackend | None = None
 
     @property
     def batch(self) -> BatchBackend:
@@ -71,7 +73,21 @@ class EmulatorState:
             from ._resources.batch.backend import BatchBackend
 
             self._batch = BatchBackend(self)
+            self._batch.notify = self._transcription_event
         return self._batch
+
+    @property
+    def webhooks(self) -> WebHookBackend:
+        """The web hooks and their deliveries (created on first use)."""
+        if self._webhooks is None:
+            # Imported here: the web-hook area imports this module.
+            from ._resources.webhooks.backend import WebHookBackend
+
+            self._webhooks = WebHookBackend(self)
+        return self._webhooks
+
+    def _transcription_event(self, kind: str, job: Job) -> None:
+        self.webhooks.on_transcription(kind, job)
 
     def clear_counters(self) -> None:
         """Set every request counter back to zero."""
@@ -85,7 +101,10 @@ class EmulatorState:
         return self._session
 
     async def aclose(self) -> None:
-        """Stop the batch jobs' work, then release the client session."""
+        """Stop the web hooks' deliveries and the batch jobs' work, then release the client session."""
+        # Web hooks first: their ticker awaits batch jobs.
+        if self._webhooks is not None:
+            await self._webhooks.aclose()
         if self._batch is not None:
             await self._batch.aclose()
         session, self._session = self._session, None

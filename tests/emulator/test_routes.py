@@ -15,6 +15,7 @@ from speech_async.emulator._routes import (
     ANY_ROUTE,
     ROUTES_DOC,
     AuthPolicy,
+    Refusals,
     RouteSpec,
     RouteTable,
     area_tables,
@@ -109,12 +110,22 @@ def test_auth_policies_of_the_routes() -> None:
     versioned = {spec.name: spec.api_versions for spec in route_specs() if spec.api_versions}
     dated = ("2024-11-15", "2025-10-15")
     batch = ("submit", "list", "get", "update", "delete", "files", "file")
-    assert versioned == {"transcribe": dated, "locales": dated} | {f"transcriptions_{op}": dated for op in batch}
+    hooks = ("list", "create", "get", "update", "delete", "ping", "test")
+    assert versioned == (
+        {"transcribe": dated, "locales": dated}
+        | {f"transcriptions_{op}": dated for op in batch}
+        | {f"webhooks_{op}": dated for op in hooks}
+    )
     # The v3.x batch routes are versioned by their paths, their content URLs by a SAS.
     assert {spec.name for spec in route_specs() if spec.path_versions and spec.name.startswith("transcriptions")} == {
         f"transcriptions_{op}_v3" for op in ("create", *batch[1:])
     }
     assert policies["transcription_file_content"] is AuthPolicy.SAS
+    assert {spec.name for spec in route_specs() if spec.path_versions and spec.name.startswith("webhooks")} == {
+        f"webhooks_{op}_v3" for op in hooks
+    }
+    assert {policies[f"webhooks_{op}{family}"] for op in hooks for family in ("", "_v3")} == {AuthPolicy.KEY_OR_TOKEN}
+    assert {spec.refusals for spec in route_specs() if spec.name.startswith("webhooks")} == {Refusals.MANAGEMENT}
 
 
 def test_a_table_refuses_a_second_route_of_the_same_name() -> None:

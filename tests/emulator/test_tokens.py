@@ -555,6 +555,8 @@ async def test_entra_admin_route_default_lifetime(emu: Emulator, session: aiohtt
 async def test_counters_count_on_arrival(emu: Emulator, session: aiohttp.ClientSession) -> None:
     batch = {name: 0 for name in emu.counters if name.startswith("transcription")}
     assert len(batch) == 15  # the batch routes: 7 per version family, and the files' content
+    hooks = {name: 0 for name in emu.counters if name.startswith("webhooks")}
+    assert len(hooks) == 14  # the web-hook routes: 7 per version family
     assert dict(emu.counters) == {
         "entra_token": 0,
         "health_status": 0,
@@ -564,6 +566,7 @@ async def test_counters_count_on_arrival(emu: Emulator, session: aiohttp.ClientS
         "short_audio": 0,
         "transcribe": 0,
         **batch,
+        **hooks,
     }
     token = await token_for(session, emu.url)
     await issue(session, emu.url, {"Ocp-Apim-Subscription-Key": "wrong"})  # refused, still counted
@@ -587,6 +590,7 @@ async def test_counters_count_on_arrival(emu: Emulator, session: aiohttp.ClientS
         "short_audio": 0,
         "transcribe": 1,
         **batch,
+        **hooks,
     }
     counters = emu.counters
     assert dict(counters) == listed

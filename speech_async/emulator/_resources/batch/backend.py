@@ -34,6 +34,8 @@ from .containers import list_container
 from .results import report_file, result_file
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..._state import EmulatorState
     from .request import Submission
 
@@ -89,6 +91,8 @@ class Job:
     duration_ms: int = 0
     # How long the timed phases last (NotStarted + Running).
     phases_seconds: float = 0.0
+    # Whether TranscriptionCompletion has been announced to the web hooks.
+    completion_notified: bool = False
 
     @property
     def timed_end(self) -> float:
@@ -112,6 +116,12 @@ class BatchBackend:
         self.sas_secret = secrets.token_bytes(32)
         # Every processing task still running, deleted jobs' included, for aclose() to await.
         self._tasks: set[asyncio.Task[None]] = set()
+        # Told of every transcription event (web hooks): called with the PascalCase event kind and the job.
+        self.notify: Callable[[str, Job], None] | None = None
+
+    def _notify(self, kind: str, job: Job) -> None:
+        if self.notify is not None:
+            self.notify(kind, job)
 
     def create(self, submission: Submission) -> Job:
         """A new job, ``NotStarted`` now."""
@@ -133,6 +143,7 @@ class BatchBackend:
             phases_seconds=batch.not_started_seconds + batch.running_seconds,
         )
         self.jobs[job.id] = job
+        self._notify("TranscriptionCreation", job)
         return job
 
     def _expired(self, job: Job) -> bool:
@@ -159,9 +170,13 @@ class BatchBackend:
             job.task = asyncio.get_running_loop().create_task(self._process(job), name=f"batch job {job.id}")
             self._tasks.add(job.task)
             job.task.add_done_callback(self._tasks.discard)
+            self._notify("TranscriptionProcessing", job)
         if job.lifecycle.done and not job.task.done():
             # Shielded: a client that hangs up must not cancel the job's own work.
             await asyncio.shield(job.task)
+        if job.lifecycle.done and job.outcome is not None and not job.completion_notified and job.id in self.jobs:
+            job.completion_notified = True
+            self._notify("TranscriptionCompletion", job)
 
     def status(self, job: Job) -> str:
         """``NotStarted``, ``Running``, or the outcome once the phases are over and the work is done."""
@@ -199,6 +214,7 @@ class BatchBackend:
         job = self.jobs.get(job_id)
         if job is not None:
             self._drop(job)
+            self._notify("TranscriptionDeletion", job)
 
     async def aclose(self) -> None:
         """Cancel and await every job's task."""

@@ -1,0 +1,1 @@
+"""Web hooks: registrations, the challenge, signed callbacks (routes in ``routes.py``)."""
