@@ -100,11 +100,13 @@ from ._models._short_audio import (
     RecognitionStatus,
     WordFeedback,
 )
+from ._models._webhooks import WebHook, WebHookEvents, WebHookLinks, WebHookProperties, WebHookStatus
 from ._paging import AsyncPager, Page
 from ._polling import AsyncPoller, PollInterval
 from ._resources.batch import BatchOperations
 from ._resources.batch.results import BatchItemError
 from ._resources.batch.transcriptions import TranscriptionPoller
+from ._resources.webhooks import WebHookOperations
 from ._token_cache import TokenStats
 from ._version import __version__
 
@@ -204,6 +206,12 @@ __all__ = (
     "UnsupportedMediaTypeError",
     "UntrustedLinkError",
     "UploadLimits",
+    "WebHook",
+    "WebHookEvents",
+    "WebHookLinks",
+    "WebHookOperations",
+    "WebHookProperties",
+    "WebHookStatus",
     "Word",
     "WordFeedback",
     "WrongEventLoopError",

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
     from ._http import Authenticator
     from ._resources.batch import BatchOperations
+    from ._resources.webhooks import WebHookOperations
     from ._token_cache import TokenStats
 
 __all__ = ["SpeechClient"]
@@ -399,6 +400,16 @@ class SpeechClient(FastOperations, ShortAudioOperations, ServiceOperations):
         from ._resources.batch import BatchOperations  # lazily: most programs never submit a batch job
 
         return BatchOperations(self._ctx)
+
+    @functools.cached_property
+    def webhooks(self) -> WebHookOperations:
+        """Web hooks: ``await client.webhooks.create_webhook(...)``, and get, list, update, delete, ping, test.
+
+        A :meth:`with_options` view has its own, with the view's retry and timeout defaults.
+        """
+        from ._resources.webhooks import WebHookOperations  # lazily: most programs register no web hook
+
+        return WebHookOperations(self._ctx)
 
     @property
     def token_stats(self) -> TokenStats | None:
