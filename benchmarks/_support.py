@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 import urllib.request
 
 from speech_async.emulator import make_wav, wav_header
 
-__all__ = ("register", "start_emulator", "wav", "wav_header")
+__all__ = ("PeakSampler", "register", "rss_bytes", "start_emulator", "wav", "wav_header")
 
 
 def wav(samples: bytes, *, rate: int = 16000) -> bytes:
@@ -42,3 +44,31 @@ def register(url: str, sha256: str, text: str, *, duration_ms: int | None = None
     )
     with urllib.request.urlopen(request) as response:
         assert response.status in (200, 204)
+
+
+def rss_bytes() -> int:
+    """This process's resident set size in bytes."""
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakSampler:
+    """Samples this process's resident set size every millisecond on a thread."""
+
+    def __init__(self) -> None:
+        self.peak = rss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.001):
+            self.peak = max(self.peak, rss_bytes())
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes())

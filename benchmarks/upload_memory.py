@@ -19,49 +19,20 @@ import argparse
 import asyncio
 import hashlib
 import json
-import os
 import resource
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._support import register, start_emulator, wav, wav_header
+from benchmarks._support import PeakSampler, register, rss_bytes, start_emulator, wav, wav_header
 
 WORK = Path(__file__).resolve().parent / ".work"
 MIB = 1024 * 1024
 TARGETS_MIB = {"speech_async-path": 4.0, "speech_async-bytes": 16.0}
 SCENARIOS = ("aiohttp-formdata-bytes", "aiohttp-formdata-file", "speech_async-bytes", "speech_async-path")
 BASELINE = "aiohttp-formdata-bytes"
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm", "rb") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-class PeakSampler:
-    """Samples this process's resident set size every millisecond on a thread."""
-
-    def __init__(self) -> None:
-        self.peak = _rss_bytes()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.001):
-            self.peak = max(self.peak, _rss_bytes())
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss_bytes())
 
 
 def write_wav(path: Path, size_mib: int) -> str:
@@ -111,7 +82,7 @@ async def run_scenario(name: str, url: str, path: Path) -> dict[str, Any]:
         timeout = aiohttp.ClientTimeout(total=None, sock_read=600)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             await aiohttp_post(session, small_wav())
-            start_rss, start_max = _rss_bytes(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            start_rss, start_max = rss_bytes(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             began = time.perf_counter()
             with PeakSampler() as sampler:
                 if name == "aiohttp-formdata-bytes":
@@ -122,7 +93,7 @@ async def run_scenario(name: str, url: str, path: Path) -> dict[str, Any]:
     else:
         async with SpeechClient(url, KeyCredential("bench")) as client:
             await client.transcribe(small_wav())
-            start_rss, start_max = _rss_bytes(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            start_rss, start_max = rss_bytes(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             began = time.perf_counter()
             with PeakSampler() as sampler:
                 result = await client.transcribe(caller_buffer if name.endswith("bytes") else path)

@@ -3,9 +3,11 @@
 ``python -m speech_async.demo`` (or ``make demo``) starts the emulator in-process with the real
 recognizer (Whisper tiny.en, from the ``asr`` extra) and transcribes the bundled samples concurrently,
 printing each transcript and its phrases the way the service's quickstart does, then recognizes one
-sample with the REST API for short audio, grading its pronunciation. ``--live`` sends the
-same requests to the real service named by ``AZURE_SPEECH_ENDPOINT`` and ``AZURE_SPEECH_API_KEY``
-instead; paths given on the command line replace the bundled samples.
+sample with the REST API for short audio, grading its pronunciation, and finally sends them as a
+batch job (from content URLs, and from an Azurite blob container when Azurite is installed). ``--live`` sends the
+same requests, bar the batch job (its content URLs are on loopback), to the real service named by
+``AZURE_SPEECH_ENDPOINT`` and ``AZURE_SPEECH_API_KEY`` instead; paths given on the command line
+replace the bundled samples.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WhisperModelError as exc:  # a tampered default model, a model directory that is not there
         print(f"speech-async demo: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl+C: everything has been cleaned up on the way out; no traceback
+        print("speech-async demo: interrupted", file=sys.stderr)
+        return 130
 
 
 SHORT_AUDIO_SAMPLE = SAMPLES_DIR / "hello.wav"
@@ -87,7 +92,8 @@ SHORT_AUDIO_REFERENCE = "Hello, and thank you for calling. How can I help you to
 async def run(samples: Sequence[Sample] = SAMPLES, *, live: bool = False) -> int:
     """Transcribe ``samples`` concurrently and print the results; returns 0 when all succeeded.
 
-    With the bundled samples, one of them then goes through short-audio recognition too.
+    With the bundled samples, one of them then goes through short-audio recognition too. Against the
+    emulator, the samples then go through batch transcription.
     """
     short_audio = samples is SAMPLES
     if live:
@@ -96,19 +102,25 @@ async def run(samples: Sequence[Sample] = SAMPLES, *, live: bool = False) -> int
             status = await _transcribe_all(client, samples)
             return max(status, await _recognize_short(client, live=True)) if short_audio else status
 
-    from speech_async.emulator import Emulator, EmulatorConfig, WhisperRecognizer
+    from speech_async.emulator import BatchConfig, Emulator, EmulatorConfig, WhisperRecognizer
+
+    from ._batch import run_batch
 
     started = time.perf_counter()
     recognizer = WhisperRecognizer()
     model = "Whisper tiny.en" if recognizer.model is None else f"Whisper {recognizer.model}"
-    async with Emulator(EmulatorConfig(recognizer=recognizer)) as emulator:
+    # Batch jobs that take seconds, not the service's minutes: each status lasts about one poll.
+    batch = BatchConfig(not_started_seconds=0.5, running_seconds=1.0)
+    async with Emulator(EmulatorConfig(recognizer=recognizer, batch=batch)) as emulator:
         print(f"Emulator listening at {emulator.url} (recognizer: {model}, on this machine)")
         async with SpeechClient(emulator.url, KeyCredential("demo-key")) as client:
             print(f"Transcribing {len(samples)} file(s) concurrently...\n")
             status = await _transcribe_all(client, samples)
             if short_audio:
                 status = max(status, await _recognize_short(client, live=False))
-    print(f"Done in {time.perf_counter() - started:.1f} s.")
+            locale = next(iter(samples[0].options.locales or ()), "en-US") if samples else "en-US"
+            status = max(status, await run_batch(client, [sample.path for sample in samples], locale=locale))
+    print(f"\nDone in {time.perf_counter() - started:.1f} s.")
     return status
 
 
@@ -164,7 +176,7 @@ async def _recognize_short(client: SpeechClient, *, live: bool) -> int:
             ),
         )
     except (SpeechError, OSError) as err:
-        print(f"FAILED: {type(err).__name__}: {err}\n")
+        print(f"FAILED: {type(err).__name__}: {err}")
         return 1
     print(f"RecognitionStatus: {result.recognition_status}")
     print(f"DisplayText: {result.text}")
@@ -175,5 +187,4 @@ async def _recognize_short(client: SpeechClient, *, live: bool) -> int:
             f"Pronunciation: {best.pron_score} (accuracy {best.accuracy_score}, fluency {best.fluency_score}, "
             f"completeness {best.completeness_score})" + ("" if live else ": the emulator's stand-in scores")
         )
-    print()
     return 0 if result.succeeded else 1
