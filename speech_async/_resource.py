@@ -2,30 +2,81 @@
 
 An operation validates its arguments in its own area module, builds its URL (or path), query, headers
 and body, and hands them to ``_request`` with a ``decode`` for the answer; ``_request`` opens the client
-if needed and sends through the shared transport with the call's :class:`CallOptions`.
+if needed and sends through the shared transport with the call's :class:`CallOptions`. Lists go through
+:meth:`~AsyncResource._list`, and the management API's creates through
+:meth:`~AsyncResource._create_once`, which never sends a create twice.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import functools
+import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import msgspec
 from yarl import URL
 
+from ._bodies import JSON_CONTENT_TYPE, JsonBody
+from ._exceptions import (
+    BadRequestError,
+    InvalidOptionsError,
+    ResponseDecodeError,
+    SpeechConnectionError,
+    SpeechError,
+    SpeechStatusError,
+)
 from ._http import json_decoder, response_info
 from ._models import WithResponse, attach_response
 from ._models._common import PageBody
 from ._paging import AsyncPager
+from ._retry import retry_delay
 
 if TYPE_CHECKING:
     from ._context import CallOptions, ClientContext
     from ._http import Authenticator, Body, Response, Transport
 
-__all__ = ["AsyncResource"]
+__all__ = ["CREATE_TAG", "AsyncResource", "add_create_tag"]
 
 T = TypeVar("T")
+
+CREATE_TAG: Final = "speech_async.submitId"
+"""The ``customProperties`` key of the tag that finds a create again when its answer is lost.
+
+unverified: that the service accepts a dot in a custom property's key (the docs state only lengths)."""
+
+
+class _Tagged(Protocol):
+    @property
+    def custom_properties(self) -> Mapping[str, str] | None: ...
+
+
+_TaggedT = TypeVar("_TaggedT", bound=_Tagged)
+
+
+def add_create_tag(custom_properties: dict[str, str], limit: int) -> str | None:
+    """Add a fresh :data:`CREATE_TAG` to ``custom_properties`` when there is room; return it (``None``: no room).
+
+    Raises:
+        InvalidOptionsError: the caller used the tag's key.
+    """
+    if CREATE_TAG in custom_properties:
+        raise InvalidOptionsError(f"custom_properties key {CREATE_TAG!r} is the client's own; use another key")
+    if len(custom_properties) >= limit:
+        return None
+    tag = custom_properties[CREATE_TAG] = uuid.uuid4().hex
+    return tag
+
+
+def outcome_unknown(err: SpeechError) -> bool:
+    """Whether a failed create may still have created its entity (so that sending it again may duplicate it)."""
+    if isinstance(err, SpeechConnectionError):
+        return err.request_sent
+    if isinstance(err, SpeechStatusError):
+        return err.status_code >= 500
+    return isinstance(err, ResponseDecodeError)
 
 
 @functools.cache
@@ -120,3 +171,71 @@ class AsyncResource:
             )
 
         return AsyncPager(fetch, first, self._ctx.endpoint)
+
+    async def _create_once(
+        self,
+        url: URL,
+        body: dict[str, object],
+        *,
+        decode: Callable[[Response], _TaggedT],
+        item: type[_TaggedT],
+        collection: URL,
+        tag: str | None,
+        display_name: str,
+        call: CallOptions,
+        what: str,
+    ) -> _TaggedT:
+        """POST a create, never twice: a management write that makes a billed job or a hook.
+
+        Each attempt goes out on its own (``idempotent=False``). A failure that may have created the entity
+        (the connection broke after sending, a 5xx, a garbled answer) is resolved by finding the entity
+        that carries ``tag`` in the list at ``collection`` (filtered by ``display_name`` first, in full if
+        the service refuses the filter); only when none has it is the create sent again. Without a tag
+        (no room in ``customProperties``) such a failure is raised.
+        """
+        policy = call.retry
+        once = dataclasses.replace(call, retry=dataclasses.replace(policy, max_attempts=1))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._request(
+                    "POST",
+                    url,
+                    headers={"Accept": JSON_CONTENT_TYPE},
+                    body=JsonBody(body),
+                    decode=decode,
+                    idempotent=False,
+                    call=once,
+                )
+            except SpeechError as err:
+                unknown = outcome_unknown(err)
+                if unknown and tag is not None:
+                    found = await self._find_tagged(collection, item, tag, display_name, call, what)
+                    if found is not None:
+                        return found
+                # Nothing was created (a 4xx, or the request never went out), or the tag is in no list:
+                # unverified: that an entity the service created is listed at once (the list is consistent).
+                delay = None if unknown and tag is None else retry_delay(err, attempt, policy, idempotent=unknown)
+                if delay is None:
+                    err.attempts = attempt
+                    raise
+                await asyncio.sleep(delay)
+
+    async def _find_tagged(
+        self, collection: URL, item: type[_TaggedT], tag: str, display_name: str, call: CallOptions, what: str
+    ) -> _TaggedT | None:
+        quoted = display_name.replace("'", "''")
+        narrow = collection.update_query({"filter": f"displayName eq '{quoted}'"})
+        try:
+            return await self._search(narrow, item, tag, call, what)
+        except BadRequestError:
+            # A service that refuses the filter is searched in full: slower, and still never a duplicate.
+            return await self._search(collection, item, tag, call, what)
+
+    async def _search(self, url: URL, item: type[_TaggedT], tag: str, call: CallOptions, what: str) -> _TaggedT | None:
+        async for found in self._list(url, item=item, call=call, what=what):
+            properties = found.custom_properties
+            if properties is not None and properties.get(CREATE_TAG) == tag:
+                return found
+        return None

@@ -3,17 +3,14 @@
 The paths are the same in v3.1, v3.2, 2024-11-15 and 2025-10-15 (``/speechtotext/v3.2/webhooks`` or
 ``/speechtotext/webhooks?api-version=2025-10-15``). Every argument is checked before anything is sent.
 A create is never sent twice by a retry: as batch's submit does, it carries a unique
-``customProperties`` entry (:data:`~speech_async._resources.batch.transcriptions.SUBMIT_TAG`), and when
+``customProperties`` entry (:data:`~speech_async._resource.CREATE_TAG`), and when
 its outcome is unknown (the connection broke after the request went out, a 5xx, a garbled 201) the
 client lists the hooks and takes the one with its tag, sending again only when there is none.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Final
 
@@ -21,27 +18,19 @@ import msgspec
 from yarl import URL
 
 from .._bodies import JSON_CONTENT_TYPE, JsonBody
-from .._exceptions import BadRequestError, InvalidOptionsError, SpeechError
+from .._exceptions import InvalidOptionsError
 from .._headers import redact_url
 from .._http import json_decoder
 from .._models._webhooks import WebHook, WebHookEvents
 from .._paging import AsyncPager
-from .._resource import AsyncResource
-from .._retry import retry_delay
+from .._resource import AsyncResource, add_create_tag
 from .._urls import is_loopback
 from .._versions import check_management_version, management_url
 from ..webhooks import WebHookEventKind
-from .batch.transcriptions import (
-    MAX_CUSTOM_PROPERTIES,
-    SUBMIT_TAG,
-    _check_custom_properties,  # pyright: ignore[reportPrivateUsage]
-    _list_query,  # pyright: ignore[reportPrivateUsage]
-    _outcome_unknown,  # pyright: ignore[reportPrivateUsage]
-)
+from ._management import MAX_CUSTOM_PROPERTIES, check_custom_properties, list_query
 
 if TYPE_CHECKING:
     from .._config import ApiVersion, RetryPolicy, Timeouts
-    from .._context import CallOptions
     from .._http import Response
 
 __all__ = ["WebHookOperations"]
@@ -89,7 +78,7 @@ class WebHookOperations(AsyncResource):
             secret: The key the service signs each callback with (HMAC-SHA256, base64); ``None`` for
                 unsigned callbacks. Give the same to the receiver.
             custom_properties: Up to 10 string pairs (key ≤ 64, value ≤ 256 characters); one slot is
-                used by the create tag (:data:`~speech_async._resources.batch.transcriptions.SUBMIT_TAG`)
+                used by the create tag (:data:`~speech_async._resource.CREATE_TAG`)
                 when free, so that a create whose answer was lost is found instead of made twice. With
                 ten of your own there is no tag, and a lost answer raises instead.
 
@@ -108,15 +97,22 @@ class WebHookOperations(AsyncResource):
             body["description"] = _check_text(description, "description", empty=True)
         if secret is not None:
             body["properties"] = {"secret": _check_secret(secret)}
-        own = _check_custom_properties(custom_properties or {}, MAX_CUSTOM_PROPERTIES)
-        if SUBMIT_TAG in own:
-            raise InvalidOptionsError(f"custom_properties key {SUBMIT_TAG!r} is the client's own; use another key")
-        tag: str | None = None
-        if len(own) < MAX_CUSTOM_PROPERTIES:
-            tag = uuid.uuid4().hex
-            own[SUBMIT_TAG] = tag
+        own = check_custom_properties(custom_properties or {}, MAX_CUSTOM_PROPERTIES)
+        tag = add_create_tag(own, MAX_CUSTOM_PROPERTIES)
         body["customProperties"] = own
-        return await self._create(version, body, tag, display_name, call)
+        collection = management_url(self._ctx.endpoint, version, "webhooks")
+        # unverified: that the web-hook list takes the same displayName filter as the transcriptions' list.
+        return await self._create_once(
+            collection,
+            body,
+            decode=_WEBHOOK,
+            item=WebHook,
+            collection=collection,
+            tag=tag,
+            display_name=display_name,
+            call=call,
+            what="the list of web hooks",
+        )
 
     async def get_webhook(
         self,
@@ -155,7 +151,7 @@ class WebHookOperations(AsyncResource):
         """
         call = self._call_options(retry, timeout)
         version = self._version(api_version)
-        url = management_url(self._ctx.endpoint, version, "webhooks", _list_query(filter, skip, top))
+        url = management_url(self._ctx.endpoint, version, "webhooks", list_query(filter, skip, top))
         return self._list(url, item=WebHook, call=call, what="the list of web hooks")
 
     async def update_webhook(
@@ -199,7 +195,7 @@ class WebHookOperations(AsyncResource):
         if secret is not None:
             patch["properties"] = {"secret": "" if secret == "" else _check_secret(secret)}
         if custom_properties is not None:
-            patch["customProperties"] = _check_custom_properties(custom_properties, MAX_CUSTOM_PROPERTIES)
+            patch["customProperties"] = check_custom_properties(custom_properties, MAX_CUSTOM_PROPERTIES)
         if not patch:
             raise InvalidOptionsError(
                 "update_webhook needs web_url, events, display_name, description, secret or custom_properties"
@@ -274,64 +270,6 @@ class WebHookOperations(AsyncResource):
     def _url(self, api_version: ApiVersion | str | None, webhook: object, action: str = "") -> URL:
         version = self._version(api_version)
         return management_url(self._ctx.endpoint, version, f"webhooks/{_hook_id(webhook)}{action}")
-
-    async def _create(
-        self, version: str, body: dict[str, object], tag: str | None, name: str, call: CallOptions
-    ) -> WebHook:
-        url = management_url(self._ctx.endpoint, version, "webhooks")
-        policy = call.retry
-        once = dataclasses.replace(call, retry=dataclasses.replace(policy, max_attempts=1))
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await self._request(
-                    "POST",
-                    url,
-                    headers={"Accept": JSON_CONTENT_TYPE},
-                    body=JsonBody(body),
-                    decode=_WEBHOOK,
-                    idempotent=False,
-                    call=once,
-                )
-            except SpeechError as err:
-                if not _outcome_unknown(err):
-                    # Nothing was created (a 4xx, or the request never went out): retried as any request.
-                    delay = retry_delay(err, attempt, policy, idempotent=False)
-                    if delay is None:
-                        err.attempts = attempt
-                        raise
-                    await asyncio.sleep(delay)
-                    continue
-                if tag is None:
-                    err.attempts = attempt
-                    raise
-                found = await self._find_tagged(version, tag, name, call)
-                if found is not None:
-                    return found
-                # unverified: that a hook the service created is listed at once (the list is consistent).
-                delay = retry_delay(err, attempt, policy, idempotent=True)
-                if delay is None:
-                    err.attempts = attempt
-                    raise
-                await asyncio.sleep(delay)
-
-    async def _find_tagged(self, version: str, tag: str, name: str, call: CallOptions) -> WebHook | None:
-        """The hook this client created with ``tag``, or ``None`` when the service has none."""
-        quoted = name.replace("'", "''")
-        # unverified: that the web-hook list takes the same displayName filter as the transcriptions' list.
-        narrow = {"filter": f"displayName eq '{quoted}'"}
-        try:
-            return await self._search(management_url(self._ctx.endpoint, version, "webhooks", narrow), tag, call)
-        except BadRequestError:
-            # A service that refuses the filter is searched in full: slower, and still never a duplicate.
-            return await self._search(management_url(self._ctx.endpoint, version, "webhooks"), tag, call)
-
-    async def _search(self, url: URL, tag: str, call: CallOptions) -> WebHook | None:
-        async for hook in self._list(url, item=WebHook, call=call, what="the list of web hooks"):
-            if hook.custom_properties is not None and hook.custom_properties.get(SUBMIT_TAG) == tag:
-                return hook
-        return None
 
 
 # --- checks -------------------------------------------------------------------------------------------

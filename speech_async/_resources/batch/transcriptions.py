@@ -9,14 +9,11 @@ when no such job exists.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import dataclasses
 import enum
 import json
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final
@@ -26,12 +23,8 @@ from yarl import URL
 
 from ..._bodies import JSON_CONTENT_TYPE, JsonBody
 from ..._exceptions import (
-    BadRequestError,
     InvalidOptionsError,
     ResponseDecodeError,
-    SpeechConnectionError,
-    SpeechError,
-    SpeechStatusError,
     TranscriptionFailedError,
     TranscriptionTimeoutError,
 )
@@ -49,10 +42,10 @@ from ..._models._batch import (
 from ..._models._fast import ProfanityFilterMode
 from ..._paging import AsyncPager, check_same_origin
 from ..._polling import DEFAULT_POLL_INTERVAL, AsyncPoller, PollInterval, coerce_poll_interval
-from ..._resource import AsyncResource
-from ..._retry import retry_delay
+from ..._resource import CREATE_TAG, AsyncResource, add_create_tag
 from ..._urls import is_loopback
 from ..._versions import check_management_version, management_url
+from .._management import MAX_CUSTOM_PROPERTIES, check_custom_properties, list_query
 from . import _versions
 
 if TYPE_CHECKING:
@@ -69,11 +62,8 @@ __all__ = [
 ]
 
 MAX_CONTENT_URLS: Final = 1000
-MAX_CUSTOM_PROPERTIES: Final = 10
-MAX_PROPERTY_KEY: Final = 64
-MAX_PROPERTY_VALUE: Final = 256
 # unverified: that the service accepts a dot in a customProperties key (the spec sets only lengths).
-SUBMIT_TAG: Final = "speech_async.submitId"
+SUBMIT_TAG: Final = CREATE_TAG
 """The ``customProperties`` key each submit carries (a fresh UUID), so that a submit whose answer was
 lost is found again instead of being sent twice. It takes one of the ten entries; with ten of your own,
 no tag is added and a lost answer raises instead."""
@@ -216,7 +206,17 @@ class TranscriptionOperations(AsyncResource):
             custom_properties=custom_properties,
             extra_properties=extra_properties,
         )
-        created = await self._submit(version, body, tag, display_name or "", call)
+        created = await self._create_once(
+            management_url(self._ctx.endpoint, version, _versions.submit_path(version)),
+            body,
+            decode=_TRANSCRIPTION,
+            item=Transcription,
+            collection=management_url(self._ctx.endpoint, version, "transcriptions"),
+            tag=tag,
+            display_name=display_name or "",
+            call=call,
+            what="the list of transcriptions",
+        )
         return self._poller(created, version, call, interval, limit)
 
     async def get_transcription(
@@ -265,7 +265,7 @@ class TranscriptionOperations(AsyncResource):
         if description is not None:
             patch["description"] = _check_text(description, "description", empty=True)
         if custom_properties is not None:
-            patch["customProperties"] = _check_custom_properties(custom_properties, MAX_CUSTOM_PROPERTIES)
+            patch["customProperties"] = check_custom_properties(custom_properties, MAX_CUSTOM_PROPERTIES)
         if not patch:
             raise InvalidOptionsError("update_transcription needs display_name, description or custom_properties")
         return await self._request(
@@ -309,7 +309,7 @@ class TranscriptionOperations(AsyncResource):
         """
         call = self._call_options(retry, timeout)
         version = self._batch_version(api_version)
-        query = _list_query(filter, skip, top)
+        query = list_query(filter, skip, top)
         url = management_url(self._ctx.endpoint, version, "transcriptions", query)
         return self._list(url, item=Transcription, call=call, what="the list of transcriptions")
 
@@ -334,7 +334,7 @@ class TranscriptionOperations(AsyncResource):
         path = f"transcriptions/{_check_id(transcription_id)}/files"
         query = {
             **_versions.files_sas_query(version, _check_timedelta(sas_lifetime, "sas_lifetime")),
-            **_list_query(filter, skip, top),
+            **list_query(filter, skip, top),
         }
         url = management_url(self._ctx.endpoint, version, path, query)
         return self._list(url, item=TranscriptionFile, call=call, what="the list of transcription files")
@@ -481,74 +481,12 @@ class TranscriptionOperations(AsyncResource):
         if properties:
             body["properties"] = properties
 
-        own = _check_custom_properties(custom_properties or {}, MAX_CUSTOM_PROPERTIES)
-        if SUBMIT_TAG in own:
-            raise InvalidOptionsError(f"custom_properties key {SUBMIT_TAG!r} is the client's own; use another key")
-        tag: str | None = None
-        if len(own) < MAX_CUSTOM_PROPERTIES:
-            tag = uuid.uuid4().hex
-            own[SUBMIT_TAG] = tag
+        own = check_custom_properties(custom_properties or {}, MAX_CUSTOM_PROPERTIES)
+        tag = add_create_tag(own, MAX_CUSTOM_PROPERTIES)
         if own:
             body["customProperties"] = own
         JsonBody(body)  # fails now, before anything is sent, on a value extra_properties cannot encode
         return body, tag
-
-    async def _submit(
-        self, version: str, body: dict[str, object], tag: str | None, name: str, call: CallOptions
-    ) -> Transcription:
-        url = management_url(self._ctx.endpoint, version, _versions.submit_path(version))
-        policy = call.retry
-        once = dataclasses.replace(call, retry=dataclasses.replace(policy, max_attempts=1))
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await self._request(
-                    "POST",
-                    url,
-                    headers={"Accept": JSON_CONTENT_TYPE},
-                    body=JsonBody(body),
-                    decode=_TRANSCRIPTION,
-                    idempotent=False,
-                    call=once,
-                )
-            except SpeechError as err:
-                if not _outcome_unknown(err):
-                    # Nothing was created (a 4xx, or the request never went out): retried as any request.
-                    delay = retry_delay(err, attempt, policy, idempotent=False)
-                    if delay is None:
-                        err.attempts = attempt
-                        raise
-                    await asyncio.sleep(delay)
-                    continue
-                if tag is None:
-                    err.attempts = attempt
-                    raise
-                found = await self._find_tagged(version, tag, name, call)
-                if found is not None:
-                    return found
-                # unverified: that a job the service created is listed at once (the list is consistent).
-                delay = retry_delay(err, attempt, policy, idempotent=True)
-                if delay is None:
-                    err.attempts = attempt
-                    raise
-                await asyncio.sleep(delay)
-
-    async def _find_tagged(self, version: str, tag: str, name: str, call: CallOptions) -> Transcription | None:
-        """The job this client submitted with ``tag``, or ``None`` when the service has none."""
-        quoted = name.replace("'", "''")
-        narrow = {"filter": f"displayName eq '{quoted}'"}
-        try:
-            return await self._search(management_url(self._ctx.endpoint, version, "transcriptions", narrow), tag, call)
-        except BadRequestError:
-            # A service that refuses the filter is searched in full: slower, and still never a duplicate.
-            return await self._search(management_url(self._ctx.endpoint, version, "transcriptions"), tag, call)
-
-    async def _search(self, url: URL, tag: str, call: CallOptions) -> Transcription | None:
-        async for job in self._list(url, item=Transcription, call=call, what="the list of transcriptions"):
-            if job.custom_properties is not None and job.custom_properties.get(SUBMIT_TAG) == tag:
-                return job
-        return None
 
     def _poller(
         self, job: Transcription, version: str, call: CallOptions, interval: PollInterval, limit: float | None
@@ -639,15 +577,6 @@ def _retry_after(job: Transcription) -> float | None:
 def _body_of(job: Transcription) -> bytes:
     info = job.response
     return b"" if info is None else info.body
-
-
-def _outcome_unknown(err: SpeechError) -> bool:
-    """Whether a failed submit may still have created the job."""
-    if isinstance(err, SpeechConnectionError):
-        return err.request_sent
-    if isinstance(err, SpeechStatusError):
-        return err.status_code >= 500
-    return isinstance(err, ResponseDecodeError)
 
 
 def _poll_interval(value: object) -> PollInterval:
@@ -784,27 +713,6 @@ def _reference(value: object, name: str) -> str:
     return value
 
 
-def _check_custom_properties(value: object, most: int) -> dict[str, str]:
-    if not isinstance(value, Mapping):
-        raise InvalidOptionsError(f"custom_properties must be a mapping of text to text, not {type(value).__name__}")
-    pairs: dict[str, str] = {}
-    for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
-        if not isinstance(key, str) or not isinstance(item, str):
-            raise InvalidOptionsError(f"custom_properties must map text to text; {key!r}: {item!r} does not")
-        if not key or len(key) > MAX_PROPERTY_KEY:
-            raise InvalidOptionsError(
-                f"custom_properties key {key[:70]!r} must have 1 to {MAX_PROPERTY_KEY} characters"
-            )
-        if len(item) > MAX_PROPERTY_VALUE:
-            raise InvalidOptionsError(
-                f"custom_properties[{key!r}] has {len(item)} characters, more than {MAX_PROPERTY_VALUE}"
-            )
-        pairs[key] = item
-    if len(pairs) > most:
-        raise InvalidOptionsError(f"custom_properties has {len(pairs)} entries, more than the service's {most}")
-    return pairs
-
-
 def _check_lid(value: object, version: str) -> dict[str, object]:
     if isinstance(value, LanguageIdentification):
         lid = value
@@ -831,20 +739,3 @@ def _check_lid(value: object, version: str) -> dict[str, object]:
     wire = msgspec.to_builtins(lid)
     assert isinstance(wire, dict)
     return wire  # pyright: ignore[reportUnknownVariableType]
-
-
-def _list_query(filter: str | None, skip: int | None, top: int | None) -> dict[str, str]:
-    query: dict[str, str] = {}
-    if filter is not None:
-        if not isinstance(filter, str) or not filter.strip():  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise InvalidOptionsError(f"filter must be a non-empty filter expression, not {filter!r}")
-        query["filter"] = filter
-    for name, value in (("skip", skip), ("top", top)):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "top" else 0):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise InvalidOptionsError(
-                f"{name} must be a whole number of at least {1 if name == 'top' else 0}, not {value!r}"
-            )
-        query[name] = str(value)
-    return query
