@@ -1,8 +1,10 @@
 """Batch transcription end to end with real blob storage: local files uploaded to an Azurite container,
-a job on the container's SAS URL, the poller, and every blob mapped to its result or its failure."""
+a job on the container's SAS URL, the poller, every blob mapped to its result or its failure, and a
+web-hook receiver told of the job's completion once, signed."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from datetime import timedelta
@@ -22,13 +24,16 @@ from speech_async import (
 )
 from speech_async.blob import container_sas_url, upload_files
 from speech_async.emulator import Emulator
+from speech_async.webhooks import SIGNATURE_HEADER, WebHookEventKind
 
 from ..support.azurite import Azurite
 from ..support.samples import HELLO_TRANSCRIPT
+from ..support.webhooks import receiving, until_succeeded
 
 QUICK = RetryPolicy(max_attempts=3, backoff_base=0.0, backoff_max=0.0)
 POLLS = PollInterval(initial=0.2, factor=1.5, maximum=1.0)
 HELLO_TEXT = " ".join(phrase.text for phrase in HELLO_TRANSCRIPT.phrases)
+SECRET = "azurite-e2e-hook-secret"
 
 
 def _write_inputs(directory: Path, hello: bytes) -> list[Path]:
@@ -65,11 +70,31 @@ async def test_local_files_to_a_container_to_results_mapped_to_their_blobs(
                 expires_in=timedelta(hours=48),
                 account_url=azurite.account_url,
             )
-            async with SpeechClient(emulator.url, KeyCredential(speech_emulator_key), retry=QUICK) as client:
+            async with (
+                receiving(SECRET) as (hook_url, events, headers, arrived),
+                SpeechClient(emulator.url, KeyCredential(speech_emulator_key), retry=QUICK) as client,
+            ):
+                hook = await client.webhooks.create_webhook(
+                    web_url=hook_url,
+                    events={WebHookEventKind.TRANSCRIPTION_COMPLETION},
+                    display_name="azurite e2e",
+                    secret=SECRET,
+                )
+                await asyncio.wait_for(until_succeeded(client, hook), 15)
                 poller = await client.batch.begin_transcription(
                     content_container_url=read, locale="en-US", display_name="from azurite", poll_interval=POLLS
                 )
                 job = await poller
+                await asyncio.wait_for(arrived.wait(), 15)
+                await asyncio.sleep(0.5)  # time for a duplicate to show up, if one were sent
+                assert [(event.kind, event.self_url) for event in events] == [
+                    (WebHookEventKind.TRANSCRIPTION_COMPLETION, job.self_url)
+                ]
+                completions = [
+                    h for h in headers if h.get("X-MicrosoftSpeechServices-Event") == "TranscriptionCompletion"
+                ]
+                assert len(completions) == 1
+                assert completions[0].get(SIGNATURE_HEADER)
                 async with contextlib.aclosing(client.batch.iter_results(job)) as results:
                     async for item, outcome in results:
                         assert item.input not in outcomes, f"{item.input} came back twice"

@@ -5,8 +5,7 @@ batch job submitted with the client finishes."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
@@ -24,6 +23,7 @@ from speech_async.emulator import Emulator
 from speech_async.webhooks import SIGNATURE_HEADER, WebHookEvent, WebHookEventKind, WebHookReceiver
 
 from ..support.http import serve_on_loopback
+from ..support.webhooks import receiving, until_succeeded
 
 SECRET = "e2e-hook-signing-secret"
 QUICK = RetryPolicy(max_attempts=3, backoff_base=0.0, backoff_max=0.0)
@@ -44,45 +44,6 @@ async def audio_base(hello_bytes: bytes) -> AsyncIterator[str]:
         yield base
 
 
-@contextlib.asynccontextmanager
-async def receiving(
-    secret: str,
-) -> AsyncIterator[tuple[str, list[WebHookEvent], list[dict[str, str]], asyncio.Event]]:
-    """A :class:`WebHookReceiver` on loopback: its URL, the events handed to the handler, every request's
-    headers, and an event set at each handler call."""
-    events: list[WebHookEvent] = []
-    headers: list[dict[str, str]] = []
-    arrived = asyncio.Event()
-
-    async def on_event(event: WebHookEvent) -> None:
-        events.append(event)
-        arrived.set()
-
-    receiver = WebHookReceiver(secret, on_event)
-
-    @web.middleware
-    async def record(
-        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        headers.append(dict(request.headers))
-        return await handler(request)
-
-    app = web.Application(middlewares=[record])
-    app.router.add_post("/speech-events", receiver)
-    async with receiver, serve_on_loopback(app) as base:
-        yield f"{base}/speech-events", events, headers, arrived
-
-
-async def _until_succeeded(client: SpeechClient, hook: WebHook) -> WebHook:
-    hook_id = hook.id
-    assert hook_id is not None
-    while hook.status != WebHookStatus.SUCCEEDED.value:
-        assert hook.status in (WebHookStatus.NOT_STARTED.value, WebHookStatus.RUNNING.value), hook
-        await asyncio.sleep(0.05)
-        hook = await client.webhooks.get_webhook(hook_id)
-    return hook
-
-
 async def test_a_finished_batch_job_reaches_the_receiver_once_signed(
     emulator: Emulator, speech_emulator_key: str, audio_base: str
 ) -> None:
@@ -98,7 +59,7 @@ async def test_a_finished_batch_job_reaches_the_receiver_once_signed(
         )
         assert hook.status == WebHookStatus.NOT_STARTED.value or hook.status == WebHookStatus.SUCCEEDED.value
         assert hook.events.kinds == {WebHookEventKind.TRANSCRIPTION_COMPLETION}
-        hook = await asyncio.wait_for(_until_succeeded(client, hook), WAIT)
+        hook = await asyncio.wait_for(until_succeeded(client, hook), WAIT)
         # The receiver answered the challenge, which the handler never sees.
         assert events == []
         assert any(request.get("X-MicrosoftSpeechServices-Event") == "Challenge" for request in headers)
@@ -150,7 +111,7 @@ async def test_every_operation_against_the_emulator(
         assert hook.properties.api_version == version
         assert hook.custom_properties is not None
         assert hook.custom_properties["team"] == "audio"
-        hook = await asyncio.wait_for(_until_succeeded(client, hook), WAIT)
+        hook = await asyncio.wait_for(until_succeeded(client, hook), WAIT)
         assert hook.id is not None
 
         # Nothing to resend yet: no transcription exists.
