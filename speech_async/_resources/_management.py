@@ -8,7 +8,14 @@ from typing import Final
 
 from .._exceptions import InvalidOptionsError
 
-__all__ = ["MAX_CUSTOM_PROPERTIES", "MAX_PROPERTY_KEY", "MAX_PROPERTY_VALUE", "check_custom_properties", "list_query"]
+__all__ = [
+    "MAX_CUSTOM_PROPERTIES",
+    "MAX_PROPERTY_KEY",
+    "MAX_PROPERTY_VALUE",
+    "check_custom_properties",
+    "check_text",
+    "list_query",
+]
 
 MAX_CUSTOM_PROPERTIES: Final = 10
 MAX_PROPERTY_KEY: Final = 64
@@ -51,3 +58,12 @@ def list_query(filter: str | None, skip: int | None, top: int | None) -> dict[st
             )
         query[name] = str(value)
     return query
+
+
+def check_text(value: object, name: str, *, empty: bool = False) -> str:
+    """``value`` if it is text (not blank, unless ``empty``), else an :class:`InvalidOptionsError` naming ``name``."""
+    if not isinstance(value, str):
+        raise InvalidOptionsError(f"{name} must be text, not {type(value).__name__}")
+    if not empty and not value.strip():
+        raise InvalidOptionsError(f"{name} must not be empty")
+    return value

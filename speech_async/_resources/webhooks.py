@@ -27,7 +27,7 @@ from .._resource import AsyncResource, add_create_tag
 from .._urls import is_loopback
 from .._versions import check_management_version, management_url
 from ..webhooks import WebHookEventKind
-from ._management import MAX_CUSTOM_PROPERTIES, check_custom_properties, list_query
+from ._management import MAX_CUSTOM_PROPERTIES, check_custom_properties, check_text, list_query
 
 if TYPE_CHECKING:
     from .._config import ApiVersion, RetryPolicy, Timeouts
@@ -89,12 +89,12 @@ class WebHookOperations(AsyncResource):
         call = self._call_options(retry, timeout)
         version = self._version(api_version)
         body: dict[str, object] = {
-            "displayName": _check_text(display_name, "display_name"),
+            "displayName": check_text(display_name, "display_name"),
             "webUrl": _check_web_url(web_url),
             "events": _events_wire(events),
         }
         if description is not None:
-            body["description"] = _check_text(description, "description", empty=True)
+            body["description"] = check_text(description, "description", empty=True)
         if secret is not None:
             body["properties"] = {"secret": _check_secret(secret)}
         own = check_custom_properties(custom_properties or {}, MAX_CUSTOM_PROPERTIES)
@@ -185,9 +185,9 @@ class WebHookOperations(AsyncResource):
         url = self._url(api_version, webhook)
         patch: dict[str, object] = {}
         if display_name is not None:
-            patch["displayName"] = _check_text(display_name, "display_name")
+            patch["displayName"] = check_text(display_name, "display_name")
         if description is not None:
-            patch["description"] = _check_text(description, "description", empty=True)
+            patch["description"] = check_text(description, "description", empty=True)
         if web_url is not None:
             patch["webUrl"] = _check_web_url(web_url)
         if events is not None:
@@ -291,14 +291,6 @@ def _hook_id(value: object) -> str:
         value = hook_id
     if not isinstance(value, str) or not _ID.fullmatch(value):
         raise InvalidOptionsError(f"webhook {value!r} is not an id such as '2e856efe-ef53-465a-a632-6a084c1d349d'")
-    return value
-
-
-def _check_text(value: object, name: str, *, empty: bool = False) -> str:
-    if not isinstance(value, str):
-        raise InvalidOptionsError(f"{name} must be text, not {type(value).__name__}")
-    if not empty and not value.strip():
-        raise InvalidOptionsError(f"{name} must not be empty")
     return value
 
 

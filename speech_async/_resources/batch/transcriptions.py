@@ -45,7 +45,7 @@ from ..._polling import DEFAULT_POLL_INTERVAL, AsyncPoller, PollInterval, coerce
 from ..._resource import CREATE_TAG, AsyncResource, add_create_tag
 from ..._urls import is_loopback
 from ..._versions import check_management_version, management_url
-from .._management import MAX_CUSTOM_PROPERTIES, check_custom_properties, list_query
+from .._management import MAX_CUSTOM_PROPERTIES, check_custom_properties, check_text, list_query
 from . import _versions
 
 if TYPE_CHECKING:
@@ -261,9 +261,9 @@ class TranscriptionOperations(AsyncResource):
         path = f"transcriptions/{_check_id(transcription_id)}"
         patch: dict[str, object] = {}
         if display_name is not None:
-            patch["displayName"] = _check_text(display_name, "display_name")
+            patch["displayName"] = check_text(display_name, "display_name")
         if description is not None:
-            patch["description"] = _check_text(description, "description", empty=True)
+            patch["description"] = check_text(description, "description", empty=True)
         if custom_properties is not None:
             patch["customProperties"] = check_custom_properties(custom_properties, MAX_CUSTOM_PROPERTIES)
         if not patch:
@@ -420,11 +420,11 @@ class TranscriptionOperations(AsyncResource):
         if display_name is None:
             raise InvalidOptionsError("display_name is required: the job's name")
         body: dict[str, object] = {
-            "displayName": _check_text(display_name, "display_name"),
+            "displayName": check_text(display_name, "display_name"),
             "locale": _check_locale(locale),
         }
         if description is not None:
-            body["description"] = _check_text(description, "description", empty=True)
+            body["description"] = check_text(description, "description", empty=True)
         if content_urls is not None:
             body["contentUrls"] = _check_content_urls(content_urls)
         if content_container_url is not None:
@@ -609,14 +609,6 @@ def _check_timedelta(value: object, name: str) -> timedelta | None:
 def _check_id(value: object, name: str = "transcription_id") -> str:
     if not isinstance(value, str) or not _ID.fullmatch(value):
         raise InvalidOptionsError(f"{name} {value!r} is not an id such as 'ba7ea6f5-3065-40b7-b49a-a90f48584683'")
-    return value
-
-
-def _check_text(value: object, name: str, *, empty: bool = False) -> str:
-    if not isinstance(value, str):
-        raise InvalidOptionsError(f"{name} must be text, not {type(value).__name__}")
-    if not empty and not value.strip():
-        raise InvalidOptionsError(f"{name} must not be empty")
     return value
 
 

@@ -21,13 +21,15 @@ from urllib.parse import quote, urlencode
 import msgspec
 from aiohttp import web
 
-from ..._config import SUPPORTED_API_VERSIONS
 from ..._errors import invalid_request
 from ..._lifecycle import FAILED, SUCCEEDED
 from ..._locales import SUBMIT_LOCALES
 from ..._replies import json_response
 from ..._routes import AuthPolicy, Refusals, RouteSpec, RouteTable, service_route
 from ..._state import EXCHANGE, STATE
+from .._management import management_spec as _spec
+from .._management import request_origin as _origin
+from .._management import request_version as _version
 from .backend import sas_signature
 from .errors import (
     blob_error,
@@ -62,45 +64,7 @@ _FILE_DATES: Final = frozenset({"createdDateTime"})
 _SAS_VERSION: Final = "2026-06-06"
 
 
-def _spec(name: str, method: str, path: str, summary: str, *, v3: bool) -> RouteSpec:
-    if v3:
-        return RouteSpec(
-            name=f"{name}_v3",
-            method=method,
-            paths=tuple(f"/speechtotext/{version}{path}" for version in V3_VERSIONS),
-            summary=f"{summary}, v3.x",
-            path_versions=V3_VERSIONS,
-            # The v3.x spec declares a key or an issueToken token (scope speechservicesmanagement); unverified:
-            # Entra tokens are taken too, as on fast transcription.
-            auth=AuthPolicy.KEY_OR_TOKEN,
-            # unverified: refusals come in the management API's Error shape (published v3.0 examples).
-            refusals=Refusals.MANAGEMENT,
-        )
-    return RouteSpec(
-        name=name,
-        method=method,
-        paths=(f"/speechtotext{path}",),
-        summary=summary,
-        api_versions=SUPPORTED_API_VERSIONS,
-        # unverified: the dated versions declare only api_key; tokens are taken as on fast transcription,
-        # and refusals are the management API's (the same service behind both).
-        refusals=Refusals.MANAGEMENT,
-    )
-
-
 # --- helpers ------------------------------------------------------------------------------------------
-
-
-def _version(request: web.Request) -> str:
-    api_version = request[EXCHANGE].api_version
-    if api_version is not None:
-        return api_version
-    # "/speechtotext/v3.2/..." -> "v3.2"
-    return request.path.split("/")[2]
-
-
-def _origin(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
 
 
 def _backend(request: web.Request) -> BatchBackend:

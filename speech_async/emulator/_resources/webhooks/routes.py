@@ -14,15 +14,17 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from ..._config import SUPPORTED_API_VERSIONS
 from ..._errors import invalid_request
 from ..._lifecycle import NOT_STARTED
 from ..._replies import json_response
-from ..._routes import AuthPolicy, Refusals, RouteSpec, RouteTable, service_route
+from ..._routes import RouteTable, service_route
 from ..._state import EXCHANGE, STATE
+from .._management import management_spec as _spec
+from .._management import request_origin as _origin
+from .._management import request_version as _version
 from ..batch.errors import not_found, unsupported_media_type, unsupported_pagination
 from ..batch.filters import parse_filter
-from ..batch.request import V3_VERSIONS, decode_object, is_v3
+from ..batch.request import decode_object, is_v3
 from ..batch.wire import encode, version_base
 from .request import check_update, parse_create
 from .wire import hook_body
@@ -42,42 +44,6 @@ _STRINGS: Final = frozenset({"displayName", "description", "status", "webUrl"})
 _DATES: Final = frozenset({"createdDateTime", "lastActionDateTime"})
 # unverified: the Retry-After of a NotStarted hook and of ping/test (declared, value not published).
 _RETRY_AFTER: Final = {"Retry-After": "1"}
-
-
-def _spec(name: str, method: str, path: str, summary: str, *, v3: bool) -> RouteSpec:
-    if v3:
-        return RouteSpec(
-            name=f"{name}_v3",
-            method=method,
-            paths=tuple(f"/speechtotext/{version}{path}" for version in V3_VERSIONS),
-            summary=f"{summary}, v3.x",
-            path_versions=V3_VERSIONS,
-            # As batch v3.x: a key or an issueToken token; unverified: Entra tokens too.
-            auth=AuthPolicy.KEY_OR_TOKEN,
-            # unverified: refusals in the management API's Error shape (published v3.0 examples).
-            refusals=Refusals.MANAGEMENT,
-        )
-    return RouteSpec(
-        name=name,
-        method=method,
-        paths=(f"/speechtotext{path}",),
-        summary=summary,
-        api_versions=SUPPORTED_API_VERSIONS,
-        # unverified: tokens taken as on fast transcription; refusals are the management API's.
-        refusals=Refusals.MANAGEMENT,
-    )
-
-
-def _version(request: web.Request) -> str:
-    api_version = request[EXCHANGE].api_version
-    if api_version is not None:
-        return api_version
-    # "/speechtotext/v3.2/webhooks" -> "v3.2"
-    return request.path.split("/")[2]
-
-
-def _origin(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
 
 
 def _backend(request: web.Request) -> WebHookBackend:
