@@ -1,19 +1,22 @@
 """What the management API's areas share (batch transcription, web hooks; custom speech next): one
-route spec per version family, and what a request says of its version and origin."""
+route spec per version family, what a request says of its version and origin, its JSON body and its
+paging numbers."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._config import SUPPORTED_API_VERSIONS
+from .._errors import invalid_request
 from .._routes import AuthPolicy, Refusals, RouteSpec
 from .._state import EXCHANGE
-from .batch.request import V3_VERSIONS
+from .batch.errors import unsupported_pagination
+from .batch.request import V3_VERSIONS, decode_object
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-__all__ = ("management_spec", "request_origin", "request_version")
+__all__ = ("int_query", "management_spec", "read_json", "request_origin", "request_version")
 
 
 def management_spec(name: str, method: str, path: str, summary: str, *, v3: bool) -> RouteSpec:
@@ -57,3 +60,33 @@ def request_version(request: web.Request) -> str:
 def request_origin(request: web.Request) -> str:
     """``scheme://host[:port]`` as the caller reached the emulator, for the ``self`` links it answers."""
     return f"{request.scheme}://{request.host}"
+
+
+async def read_json(request: web.Request, *, max_bytes: int) -> dict[str, Any]:
+    """The request's JSON object, read through the body tap (413 past ``max_bytes``), kept on the exchange."""
+    body = request[EXCHANGE].body
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await body.read(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise invalid_request("InvalidRequestBodyFormat", "The request body is too large.", status=413)
+        chunks.append(chunk)
+    document = decode_object(b"".join(chunks))
+    request[EXCHANGE].definition = document
+    return document
+
+
+def int_query(request: web.Request, name: str, default: int, *, low: int, high: int | None) -> int:
+    """A whole-number query parameter (``skip``, ``top``...), within ``low``..``high``."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise unsupported_pagination(f"'{name}' must be an integer, not '{raw}'.") from None
+    if value < low or (high is not None and value > high):
+        upper = "" if high is None else f" and at most {high}"
+        raise unsupported_pagination(f"'{name}' must be at least {low}{upper}.")
+    return value

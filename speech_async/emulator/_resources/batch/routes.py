@@ -21,12 +21,12 @@ from urllib.parse import quote, urlencode
 import msgspec
 from aiohttp import web
 
-from ..._errors import invalid_request
 from ..._lifecycle import FAILED, SUCCEEDED
 from ..._locales import SUBMIT_LOCALES
 from ..._replies import json_response
 from ..._routes import AuthPolicy, Refusals, RouteSpec, RouteTable, service_route
 from ..._state import EXCHANGE, STATE
+from .._management import int_query, read_json
 from .._management import management_spec as _spec
 from .._management import request_origin as _origin
 from .._management import request_version as _version
@@ -36,10 +36,9 @@ from .errors import (
     cross_version,
     not_found,
     unsupported_media_type,
-    unsupported_pagination,
 )
 from .filters import parse_filter
-from .request import V3_VERSIONS, VERSIONS, check_update, decode_object, is_v3, parse_submission
+from .request import V3_VERSIONS, VERSIONS, check_update, is_v3, parse_submission
 from .results import iso_datetime
 from .wire import encode, file_body, transcription_body, version_base
 
@@ -99,34 +98,6 @@ def _retry_after(request: web.Request, jobs: list[Job]) -> dict[str, str]:
     return {"Retry-After": str(min(waits))} if waits else {}
 
 
-async def _read_json(request: web.Request) -> dict[str, Any]:
-    body = request[EXCHANGE].body
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await body.read(64 * 1024):
-        size += len(chunk)
-        if size > _MAX_BODY:
-            raise invalid_request("InvalidRequestBodyFormat", "The request body is too large.", status=413)
-        chunks.append(chunk)
-    document = decode_object(b"".join(chunks))
-    request[EXCHANGE].definition = document
-    return document
-
-
-def _int_query(request: web.Request, name: str, default: int, *, low: int, high: int | None) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise unsupported_pagination(f"'{name}' must be an integer, not '{raw}'.") from None
-    if value < low or (high is not None and value > high):
-        upper = "" if high is None else f" and at most {high}"
-        raise unsupported_pagination(f"'{name}' must be at least {low}{upper}.")
-    return value
-
-
 def _next_link(request: web.Request, version: str, path: str, skip: int, top: int, extra: dict[str, str]) -> str:
     # Published next links repeat skip and top, keep filter and put api-version last (addendum §3.4).
     query: dict[str, str] = {"skip": str(skip), "top": str(top), **extra}
@@ -138,8 +109,8 @@ def _next_link(request: web.Request, version: str, path: str, skip: int, top: in
 def _page(
     request: web.Request, version: str, path: str, items: list[dict[str, Any]], extra: dict[str, str]
 ) -> tuple[list[dict[str, Any]], str | None]:
-    skip = _int_query(request, "skip", 0, low=0, high=None)
-    top = _int_query(request, "top", _DEFAULT_TOP, low=1, high=_MAX_TOP)
+    skip = int_query(request, "skip", 0, low=0, high=None)
+    top = int_query(request, "top", _DEFAULT_TOP, low=1, high=_MAX_TOP)
     page = items[skip : skip + top]
     more = skip + top < len(items)
     return page, (_next_link(request, version, path, skip + top, top, extra) if more else None)
@@ -153,9 +124,9 @@ def _page_body(values: list[dict[str, Any]], next_link: str | None) -> bytes:
 def _sas_seconds(request: web.Request, version: str) -> float:
     state = request.app[STATE]
     if is_v3(version):
-        seconds = _int_query(request, "sasValidityInSeconds", -1, low=0, high=None)
+        seconds = int_query(request, "sasValidityInSeconds", -1, low=0, high=None)
         return state.config.batch.sas_seconds if seconds <= 0 else float(seconds)
-    minutes = _int_query(request, "sasLifetimeMinutes", -1, low=0, high=None)
+    minutes = int_query(request, "sasLifetimeMinutes", -1, low=0, high=None)
     return state.config.batch.sas_seconds if minutes <= 0 else minutes * 60.0
 
 
@@ -194,7 +165,7 @@ def _filter_values(request: web.Request, job: Job, shown: dict[str, Any]) -> dic
 
 async def _submit(request: web.Request) -> web.StreamResponse:
     version = _version(request)
-    submission = parse_submission(await _read_json(request), version)
+    submission = parse_submission(await read_json(request, max_bytes=_MAX_BODY), version)
     job = _backend(request).create(submission)
     body = _shown(request, job, version)
     headers = {"Location": body["self"], **_retry_after(request, [job])}
@@ -227,7 +198,7 @@ async def _update(request: web.Request) -> web.StreamResponse:
     if content_type not in ("application/json", "application/merge-patch+json"):
         raise unsupported_media_type(content_type)
     job = await _job(request, version)
-    changes = check_update(await _read_json(request), version)
+    changes = check_update(await read_json(request, max_bytes=_MAX_BODY), version)
     if "displayName" in changes:
         job.display_name = changes["displayName"]
     if "description" in changes:

@@ -14,17 +14,17 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from ..._errors import invalid_request
 from ..._lifecycle import NOT_STARTED
 from ..._replies import json_response
 from ..._routes import RouteTable, service_route
-from ..._state import EXCHANGE, STATE
+from ..._state import STATE
+from .._management import int_query, read_json
 from .._management import management_spec as _spec
 from .._management import request_origin as _origin
 from .._management import request_version as _version
-from ..batch.errors import not_found, unsupported_media_type, unsupported_pagination
+from ..batch.errors import not_found, unsupported_media_type
 from ..batch.filters import parse_filter
-from ..batch.request import decode_object, is_v3
+from ..batch.request import is_v3
 from ..batch.wire import encode, version_base
 from .request import check_update, parse_create
 from .wire import hook_body
@@ -71,34 +71,6 @@ def _body(request: web.Request, hook: WebHook, version: str) -> dict[str, Any]:
     return hook_body(hook, version=version, origin=_origin(request), with_secret=True)
 
 
-async def _read_json(request: web.Request) -> dict[str, Any]:
-    body = request[EXCHANGE].body
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await body.read(64 * 1024):
-        size += len(chunk)
-        if size > _MAX_BODY:
-            raise invalid_request("InvalidRequestBodyFormat", "The request body is too large.", status=413)
-        chunks.append(chunk)
-    document = decode_object(b"".join(chunks))
-    request[EXCHANGE].definition = document
-    return document
-
-
-def _int_query(request: web.Request, name: str, default: int, *, low: int, high: int | None) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise unsupported_pagination(f"'{name}' must be an integer, not '{raw}'.") from None
-    if value < low or (high is not None and value > high):
-        upper = "" if high is None else f" and at most {high}"
-        raise unsupported_pagination(f"'{name}' must be at least {low}{upper}.")
-    return value
-
-
 def _filter_values(hook: WebHook) -> dict[str, str | float]:
     values: dict[str, str | float] = {
         "displayName": hook.display_name,
@@ -119,8 +91,8 @@ async def _list(request: web.Request) -> web.StreamResponse:
     version = _version(request)
     text = request.query.get("filter")
     predicate = parse_filter(text, strings=_STRINGS, dates=_DATES)
-    skip = _int_query(request, "skip", 0, low=0, high=None)
-    top = _int_query(request, "top", _DEFAULT_TOP, low=1, high=_MAX_TOP)
+    skip = int_query(request, "skip", 0, low=0, high=None)
+    top = int_query(request, "top", _DEFAULT_TOP, low=1, high=_MAX_TOP)
     hooks = list(_backend(request).hooks.values())
     if predicate is not None:
         hooks = [hook for hook in hooks if predicate(_filter_values(hook))]
@@ -139,7 +111,7 @@ async def _list(request: web.Request) -> web.StreamResponse:
 
 async def _create(request: web.Request) -> web.StreamResponse:
     version = _version(request)
-    fields = parse_create(await _read_json(request))
+    fields = parse_create(await read_json(request, max_bytes=_MAX_BODY))
     hook = _backend(request).create(fields, version=version, origin=_origin(request))
     body = _body(request, hook, version)
     return json_response(201, encode(body), headers={"Location": body["self"], **_retry_after([hook])})
@@ -157,7 +129,7 @@ async def _update(request: web.Request) -> web.StreamResponse:
     if content_type not in ("application/json", "application/merge-patch+json"):
         raise unsupported_media_type(content_type)
     hook = _hook(request)
-    changes = check_update(await _read_json(request))
+    changes = check_update(await read_json(request, max_bytes=_MAX_BODY))
     backend = _backend(request)
     if "displayName" in changes:
         hook.display_name = changes["displayName"]
