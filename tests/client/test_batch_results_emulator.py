@@ -17,6 +17,7 @@ from speech_async import (
     RetryPolicy,
     SpeechClient,
     SpeechError,
+    TranscriptionFailedError,
     TranscriptionResultFile,
 )
 from speech_async.emulator import Emulator
@@ -90,3 +91,26 @@ async def test_results_of_a_job_without_an_id_are_refused_before_the_network(
         with pytest.raises(InvalidOptionsError, match="no id"):
             await anext(results)
     assert emulator.requests == []
+
+
+async def test_a_job_whose_every_input_fails_raises_with_the_jobs_error(
+    emulator: Emulator, speech_emulator_key: str, audio_base: tuple[str, list[dict[str, str]]]
+) -> None:
+    base, _ = audio_base
+    async with SpeechClient(emulator.url, KeyCredential(speech_emulator_key), retry=QUICK) as client:
+        poller = await client.batch.begin_transcription(
+            content_urls=[f"{base}/missing.wav", f"{base}/notes.wav"],
+            locale="en-US",
+            display_name="all bad",
+            poll_interval=POLLS,
+        )
+        with pytest.raises(TranscriptionFailedError) as caught:
+            await poller
+        job = await client.batch.get_transcription(poller.id or "")
+
+    assert caught.value.code == "InvalidUri"
+    assert caught.value.message
+    assert caught.value.transcription.status == "Failed"
+    assert job.status == "Failed"
+    assert job.properties.error is not None
+    assert job.properties.error.code == caught.value.code
