@@ -40,6 +40,7 @@ from speech_async import (
 from speech_async._resources.batch.transcriptions import SUBMIT_TAG
 
 from ..support.http import serve_on_loopback
+from ..support.management import FakeManagement
 
 KEY = "batch-test-key"
 QUICK = RetryPolicy(max_attempts=3, backoff_base=0.0, backoff_max=0.0)
@@ -49,18 +50,7 @@ AUDIO = "https://example.blob.core.windows.net/audio/hello.wav"
 
 
 @dataclass
-class Seen:
-    """A request the fake service received."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    key: str | None
-    body: Any = None
-
-
-@dataclass
-class FakeBatch:
+class FakeBatch(FakeManagement):
     """An in-memory batch service: each GET of a job moves it one step along ``lifecycle``."""
 
     lifecycle: tuple[str, ...] = ("NotStarted", "Running", "Succeeded")
@@ -74,34 +64,8 @@ class FakeBatch:
     error: dict[str, str] | None = None
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     steps: dict[str, int] = field(default_factory=dict[str, int])
-    seen: list[Seen] = field(default_factory=list[Seen])
-    base: str = ""
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        return app
-
-    def url(self, path: str, version: str) -> str:
-        if version.startswith("v3."):
-            return f"{self.base}/speechtotext/{version}/{path}"
-        return f"{self.base}/speechtotext/{path}?api-version={version}"
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        body: Any = await request.json() if request.can_read_body else None
-        self.seen.append(
-            Seen(
-                request.method,
-                request.path,
-                dict(request.query),
-                request.headers.get("Ocp-Apim-Subscription-Key"),
-                body,
-            )
-        )
-        parts = request.path.split("/")[2:]  # after /speechtotext
-        version = request.query.get("api-version", "")
-        if parts and parts[0].startswith("v3."):
-            version, parts = parts[0], parts[1:]
+    async def route(self, request: web.Request, version: str, parts: list[str], body: Any) -> web.StreamResponse | None:
         if request.method == "POST" and parts in (["transcriptions:submit"], ["transcriptions"]):
             return await self.submit(request, version, body)
         if parts == ["transcriptions"] and request.method == "GET":
@@ -122,7 +86,7 @@ class FakeBatch:
                 return self.list_files(request, parts[1], version)
             if len(parts) == 4 and parts[2] == "files":
                 return web.json_response(self.file(parts[1], parts[3], version))
-        return web.json_response({"code": "NotFound", "message": f"no route {request.path}"}, status=404)
+        return None
 
     def headers(self) -> dict[str, str]:
         return {} if self.retry_after is None else {"Retry-After": self.retry_after}
@@ -193,9 +157,6 @@ class FakeBatch:
     def list_files(self, request: web.Request, job_id: str, version: str) -> web.StreamResponse:
         files = [self.file(job_id, str(n), version) for n in range(3)] + [self.file(job_id, "report", version)]
         return self.page(request, files, f"transcriptions/{job_id}/files", version)
-
-    def of(self, method: str) -> list[Seen]:
-        return [seen for seen in self.seen if seen.method == method]
 
 
 @pytest.fixture

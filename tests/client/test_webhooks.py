@@ -37,6 +37,7 @@ from speech_async._resources.batch.transcriptions import SUBMIT_TAG
 from speech_async.webhooks import WebHookEventKind
 
 from ..support.http import serve_on_loopback
+from ..support.management import FakeManagement
 
 KEY = "webhook-test-key"
 SECRET = "s3cr3t-key-never-shown"
@@ -48,18 +49,7 @@ COMPLETION = {WebHookEventKind.TRANSCRIPTION_COMPLETION}
 
 
 @dataclass
-class Seen:
-    """A request the fake service received."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    key: str | None
-    body: Any = None
-
-
-@dataclass
-class FakeHooks:
+class FakeHooks(FakeManagement):
     """An in-memory web-hook service."""
 
     page_size: int = 100
@@ -69,34 +59,8 @@ class FakeHooks:
     """Statuses to answer creates with, before making any hook."""
     test_status: int = 202
     hooks: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
-    seen: list[Seen] = field(default_factory=list[Seen])
-    base: str = ""
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        return app
-
-    def url(self, path: str, version: str) -> str:
-        if version.startswith("v3."):
-            return f"{self.base}/speechtotext/{version}/{path}"
-        return f"{self.base}/speechtotext/{path}?api-version={version}"
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        body: Any = await request.json() if request.can_read_body else None
-        self.seen.append(
-            Seen(
-                request.method,
-                request.path,
-                dict(request.query),
-                request.headers.get("Ocp-Apim-Subscription-Key"),
-                body,
-            )
-        )
-        parts = request.path.split("/")[2:]  # after /speechtotext
-        version = request.query.get("api-version", "")
-        if parts and parts[0].startswith("v3."):
-            version, parts = parts[0], parts[1:]
+    async def route(self, request: web.Request, version: str, parts: list[str], body: Any) -> web.StreamResponse | None:
         if parts == ["webhooks"] and request.method == "POST":
             return await self.create(request, version, body)
         if parts == ["webhooks"] and request.method == "GET":
@@ -124,7 +88,7 @@ class FakeHooks:
                     else:
                         hook[name] = value
                 return web.json_response(hook)
-        return web.json_response({"code": "NotFound", "message": f"no route {request.path}"}, status=404)
+        return None
 
     async def create(self, request: web.Request, version: str, body: dict[str, Any]) -> web.StreamResponse:
         if self.create_statuses:
@@ -167,9 +131,6 @@ class FakeHooks:
             link = f"{self.base}{request.path}?skip={skip + top}&top={top}"
             answer["@nextLink"] = link + (f"&api-version={version}" if not version.startswith("v3.") else "")
         return web.json_response(answer)
-
-    def of(self, method: str) -> list[Seen]:
-        return [seen for seen in self.seen if seen.method == method]
 
 
 @pytest.fixture
