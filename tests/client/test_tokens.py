@@ -30,6 +30,7 @@ from speech_async import (
 from speech_async.emulator import Emulator, EmulatorConfig, EmulatorTokenCredential, Fault
 
 from ..support.audio import make_wav
+from ..support.clock import FakeClock
 from ..support.samples import HELLO_TRANSCRIPT
 
 KEY = "token-test-key"
@@ -43,22 +44,9 @@ def anyio_backend() -> tuple[str, dict[str, Any]]:
     return ("asyncio", {"debug": False})
 
 
-class FakeClock:
-    """Wall-clock seconds that only move when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1_800_000_000.0)
 
 
 @pytest.fixture

@@ -32,11 +32,12 @@ from speech_async.emulator import (
 
 from ..support.azurite import Azurite
 from ..support.bodies import key_orders
+from ..support.clock import START
+from ..support.clock import FakeClock as Clock
 from ..support.http import Reply, serve_on_loopback
 
 KEY = "emulator-test-key"
 HEADERS = {"Ocp-Apim-Subscription-Key": KEY}
-START = 1_700_000_000.0
 NEW = ("2024-11-15", "2025-10-15")
 V3 = ("v3.1", "v3.2")
 ALL = (*V3, *NEW)
@@ -60,14 +61,6 @@ V3_ORDER = [
     "displayName",
 ]
 FILE_ORDER = ["self", "name", "kind", "links", "properties", "createdDateTime"]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

@@ -8,17 +8,7 @@ import pytest
 
 from speech_async.emulator._lifecycle import FAILED, NOT_STARTED, RUNNING, SUCCEEDED, Lifecycle, Phase
 
-START = 1_700_000_000.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-        self.calls = 0
-
-    def __call__(self) -> float:
-        self.calls += 1
-        return self.now
+from ..support.clock import START, FakeClock
 
 
 @pytest.fixture

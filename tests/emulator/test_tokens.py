@@ -38,6 +38,7 @@ from speech_async.emulator import (
 
 from ..support.audio import wav_header
 from ..support.bodies import INVALID_KEY_BODY, MISSING_KEY_BODY
+from ..support.clock import START, FakeClock
 from ..support.http import Reply, scripted_cli
 
 KEY = "emulator-test-key"
@@ -46,7 +47,6 @@ TRANSCRIBE = "/speechtotext/transcriptions:transcribe?api-version=2025-10-15"
 LOCALES = "/speechtotext/transcriptions/locales?api-version=2025-10-15"
 COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"
 BOUNDARY = "token-test-boundary-5e2a"
-START = 1_700_000_000.0
 JWT_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 TOKEN_MESSAGE = (
     "Unauthorized. Access token is missing, invalid, audience is incorrect "
@@ -72,19 +72,6 @@ BODY = (
     + f"\r\n--{BOUNDARY}--\r\n".encode()
 )
 TRANSCRIPT = ScriptedTranscript(phrases=(ScriptedPhrase(text="Hi.", offset_ms=0, duration_ms=80),))
-
-
-class FakeClock:
-    """The emulator's "now"; tests move it instead of waiting."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def claims(token: str) -> dict[str, Any]:

@@ -30,12 +30,12 @@ from speech_async.emulator import (
 )
 
 from ..support.bodies import key_orders
+from ..support.clock import FakeClock as Clock
 from ..support.http import Reply, serve_on_loopback
 
 KEY = "emulator-test-key"
 HEADERS = {"Ocp-Apim-Subscription-Key": KEY}
 SECRET = "hook-secret-value"
-START = 1_700_000_000.0
 NEW = ("2024-11-15", "2025-10-15")
 V3 = ("v3.1", "v3.2")
 ALL = (*V3, *NEW)
@@ -98,14 +98,6 @@ class Receiver:
 
     def of(self, kind: str) -> list[Received]:
         return [item for item in self.received if item.kind == kind]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
