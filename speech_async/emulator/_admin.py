@@ -149,6 +149,16 @@ async def _clear_counters(request: web.Request) -> web.StreamResponse:
     return _no_content()
 
 
+async def _get_in_flight(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    return _json(msgspec.json.encode({"in_flight": dict(state.in_flight), "peak": dict(state.in_flight_peak)}))
+
+
+async def _clear_in_flight(request: web.Request) -> web.StreamResponse:
+    request.app[STATE].clear_in_flight_peak()
+    return _no_content()
+
+
 async def _get_health(request: web.Request) -> web.StreamResponse:
     return _json(encode_health(request.app[STATE].health))
 
@@ -199,7 +209,11 @@ ADMIN_ROUTES: Final = (
         counted=ENTRA_TOKEN_ROUTE,
     ),
     AdminRoute("GET", "counters", _get_counters, "requests received per route name"),
-    AdminRoute("DELETE", "counters", _clear_counters, "set every counter to zero"),
+    AdminRoute("DELETE", "counters", _clear_counters, "set every counter to zero (and the in-flight peaks)"),
+    AdminRoute(
+        "GET", "in-flight", _get_in_flight, '`{"in_flight", "peak"}`: requests being answered now, and the most at once'
+    ),
+    AdminRoute("DELETE", "in-flight", _clear_in_flight, "set every in-flight peak to what is in flight now"),
     AdminRoute("GET", "health", _get_health, "the health the health-status route answers"),
     AdminRoute("PUT", "health", _put_health, '`{"status", "message", "components"}`: set it (ServiceHealth fields)'),
     AdminRoute("DELETE", "health", _reset_health, "back to EmulatorConfig.health"),

@@ -353,6 +353,19 @@ async def service_middleware(request: web.Request, handler: _Handler) -> web.Str
     spec = _count(state, request)
     if request.path.startswith(ADMIN_PREFIX):
         return await handler(request)
+    if spec is None:
+        return await _serve(request, handler, state, spec)
+    # In flight from arrival until the answer is delivered, also when it fails or is cancelled.
+    state.enter_flight(spec.name)
+    try:
+        return await _serve(request, handler, state, spec)
+    finally:
+        state.leave_flight(spec.name)
+
+
+async def _serve(
+    request: web.Request, handler: _Handler, state: EmulatorState, spec: RouteSpec | None
+) -> web.StreamResponse:
     exchange = _open_exchange(request, spec)
     try:
         response = await _answer(request, handler, state, exchange)

@@ -124,8 +124,27 @@ class Emulator:
         return types.MappingProxyType(dict(self._state.counters))
 
     def clear_counters(self) -> None:
-        """Set every request counter back to zero."""
+        """Set every request counter back to zero, and every :attr:`in_flight_peak` to what is in flight now."""
         self._state.clear_counters()
+
+    @property
+    def in_flight(self) -> Mapping[str, int]:
+        """Service requests being answered right now, per route name (the keys of :attr:`counters`).
+
+        A request is in flight from its arrival (before authentication) until its answer is delivered,
+        or it fails or is cancelled.
+        """
+        return types.MappingProxyType(dict(self._state.in_flight))
+
+    @property
+    def in_flight_peak(self) -> Mapping[str, int]:
+        """The most service requests answered at once per route name, since the counters were last cleared.
+
+        A read-only snapshot: ``emulator.in_flight_peak["transcribe"]`` proves a client's concurrency
+        bound. :meth:`clear_counters` (or ``DELETE /_emulator/in-flight``) starts it again from what is
+        in flight at that moment.
+        """
+        return types.MappingProxyType(dict(self._state.in_flight_peak))
 
     @property
     def webhook_deliveries(self) -> tuple[WebHookDelivery, ...]:

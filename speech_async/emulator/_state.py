@@ -56,6 +56,9 @@ class EmulatorState:
         self.tokens = TokenAuthority(region=config.region, clock=config.clock)
         # Fixed keys, so reading a copy from another thread never sees the dict change size.
         self.counters: dict[str, int] = dict.fromkeys(counted_routes(), 0)
+        # Service requests being answered now, and the most at once since the counters were last cleared.
+        self.in_flight: dict[str, int] = dict.fromkeys(counted_routes(), 0)
+        self.in_flight_peak: dict[str, int] = dict.fromkeys(counted_routes(), 0)
         # The spec (or counted admin name) of every route the application serves, by aiohttp route.
         self.route_specs: dict[web.AbstractRoute, RouteSpec] = {}
         self.counted_admin: dict[web.AbstractRoute, str] = {}
@@ -90,9 +93,25 @@ class EmulatorState:
         self.webhooks.on_transcription(kind, job)
 
     def clear_counters(self) -> None:
-        """Set every request counter back to zero."""
+        """Set every request counter back to zero, and every in-flight peak to what is in flight now."""
         for name in self.counters:
             self.counters[name] = 0
+        self.clear_in_flight_peak()
+
+    def clear_in_flight_peak(self) -> None:
+        """Set every route's in-flight peak to the requests it is answering now."""
+        for name, now in self.in_flight.items():
+            self.in_flight_peak[name] = now
+
+    def enter_flight(self, name: str) -> None:
+        """A request to the route ``name`` arrived: one more in flight (and maybe a new peak)."""
+        now = self.in_flight[name] = self.in_flight.get(name, 0) + 1
+        if now > self.in_flight_peak.get(name, 0):
+            self.in_flight_peak[name] = now
+
+    def leave_flight(self, name: str) -> None:
+        """A request to the route ``name`` was answered, failed or was cancelled: one fewer in flight."""
+        self.in_flight[name] = max(self.in_flight.get(name, 0) - 1, 0)
 
     def http_session(self) -> aiohttp.ClientSession:
         """The client session used to download ``audioUrl`` (created on first use)."""
