@@ -65,6 +65,7 @@ bench: $(VENV)/.dev-deps $(AZURITE_STAMP)
 	$(PY) -m benchmarks.batch_memory
 	$(PY) -m benchmarks.soak
 	$(PY) -m benchmarks.token_cache
+	$(PY) -m benchmarks.bulk
 
 # The wheel and the sdist in dist/ (hatchling from the dev extra: no build isolation, no download).
 dist: $(VENV)/.dev-deps

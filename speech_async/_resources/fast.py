@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from .._audio import AudioInput, AudioSource
     from .._config import ApiVersion, FastLimits, RetryPolicy, Timeouts
 
-__all__ = ["FastOperations", "as_transcription_options", "is_audio_url", "validate_options"]
+__all__ = [
+    "FastOperations",
+    "as_transcription_options",
+    "checked_definition",
+    "is_audio_url",
+    "resolve_options",
+    "validate_options",
+]
 
 TRANSCRIBE_PATH: Final = "speechtotext/transcriptions:transcribe"
 FIRST_LLM_VERSION: Final = "2025-10-15"
@@ -90,8 +97,7 @@ class FastOperations(AsyncResource):
             _check_filename(filename)
         await self._ensure_open()
         ctx = self._ctx
-        version = ctx.api_version if api_version is None else check_fast_version(api_version)
-        options = as_transcription_options(_NO_OPTIONS if options is None else options)
+        options, version = resolve_options(options, api_version, ctx.api_version)
         if is_audio_url(audio):
             if options.audio_url is not None:
                 raise InvalidOptionsError("the audio URL is given twice: as audio and as options.audio_url")
@@ -103,8 +109,7 @@ class FastOperations(AsyncResource):
             raise InvalidOptionsError(
                 "pass either audio or options.audio_url, not both (the service would ignore the URL)"
             )
-        validate_options(options, version, ctx.fast_limits)
-        definition = encode_definition(options, extra_definition)
+        definition = checked_definition(options, version, ctx.fast_limits, extra_definition)
         source: AudioSource | None = None
         if audio is not None:
             source = await open_source(audio, filename=filename, upload=ctx.upload_limits, spool=spool)
@@ -170,6 +175,28 @@ class FastOperations(AsyncResource):
             timeout=call.timeouts,
             spool=spool,
         )
+
+
+def resolve_options(
+    options: TranscriptionOptions | Mapping[str, object] | None,
+    api_version: ApiVersion | str | None,
+    default_version: str,
+) -> tuple[TranscriptionOptions, str]:
+    """A call's options as :class:`TranscriptionOptions` and its checked api-version (``None``: the default).
+
+    The first local checks of :meth:`FastOperations.transcribe`, shared with :func:`speech_async.bulk.transcribe_many`
+    (which runs them once for a whole run).
+    """
+    version = default_version if api_version is None else check_fast_version(api_version)
+    return as_transcription_options(_NO_OPTIONS if options is None else options), version
+
+
+def checked_definition(
+    options: TranscriptionOptions, api_version: str, limits: FastLimits, extra: Mapping[str, object] | None
+) -> bytes:
+    """The ``definition`` JSON of checked options: :func:`validate_options`, then :func:`encode_definition`."""
+    validate_options(options, api_version, limits)
+    return encode_definition(options, extra)
 
 
 def validate_options(options: TranscriptionOptions, api_version: str, limits: FastLimits) -> None:
