@@ -334,7 +334,10 @@ class BatchItem:
     """One input of a batch transcription and what became of it.
 
     ``input`` is the content URL as given (URL input), or the blob's name in the input container (as the
-    result file's name shows it, or as the report's source URL when only the report names it).
+    result file's name shows it, or as the report's source URL when only the report names it). For a URL
+    job read without its content URLs, it is the ``source`` the result file names (or the report's, for
+    an input with no result file), or the result file's name (``contenturl_0.json``) when nothing names
+    its source.
     ``result_file_url`` is where its result file is downloaded, ``None`` when it has none; ``failure``
     says why, or holds the report's failure for an input that also has a result file.
     """

@@ -39,6 +39,7 @@ from speech_async._resources.batch.results import (
 )
 from tests.client.test_fuzz import mutated_json
 from tests.support.http import serve_on_loopback
+from tests.support.management import FakeManagement
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "spec-examples"
 RESULT_RAW = (EXAMPLES / "batch-result-file.json").read_bytes()
@@ -394,7 +395,7 @@ class Storage:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
-            if self.gate is not None:
+            if self.gate is not None and name != "report.json":  # the gate holds result files only
                 await self.gate.wait()
             body = self.bodies.get(name)
             if body is None:
@@ -576,6 +577,219 @@ async def test_closing_the_iteration_early_ends_the_downloads(storage: Storage) 
 def test_a_bad_concurrency_is_refused_at_once(concurrency: Any) -> None:
     with pytest.raises((TypeError, ValueError)):
         iter_results(None, [], call=None, concurrency=concurrency)  # type: ignore[arg-type]
+
+
+# --- a URL job read by its id alone: results matched by their source ----------------------------------
+
+JOB = "6e0d1b3a-0000-4000-8000-000000000001"
+
+
+@dataclass
+class FakeJobs(FakeManagement):
+    """A management service of the tests' own with one finished job (that does not return its
+    ``contentUrls``, as the service does not) and its files, whose content URLs point at :class:`Storage`."""
+
+    files: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    job: dict[str, Any] = field(default_factory=dict[str, Any])
+
+    async def route(self, request: web.Request, version: str, parts: list[str], body: Any) -> web.StreamResponse | None:
+        if parts == ["transcriptions", JOB]:
+            return web.json_response({"self": self.url(f"transcriptions/{JOB}", version), **self.job})
+        if parts == ["transcriptions", JOB, "files"]:
+            return web.json_response({"values": self.files})
+        return None
+
+    def add(self, name: str, url: str | None, kind: str = "Transcription") -> None:
+        self.files.append({"name": name, "kind": kind, "links": {} if url is None else {"contentUrl": url}})
+
+
+@pytest.fixture
+async def jobs(storage: Storage) -> AsyncIterator[tuple[FakeJobs, SpeechClient]]:
+    service = FakeJobs(job={"status": "Succeeded", "locale": "en-US", "displayName": "urls"})
+    async with serve_on_loopback(service.app()) as base:
+        service.base = base
+        async with SpeechClient(base, KeyCredential(KEY)) as client:
+            yield service, client
+
+
+async def _outcomes(
+    client: SpeechClient, job: Any, **options: Any
+) -> list[tuple[BatchItem, TranscriptionResultFile | Exception]]:
+    async with contextlib.aclosing(client.batch.iter_results(job, **options)) as results:
+        return [pair async for pair in results]
+
+
+def _url_job(storage: Storage, service: FakeJobs, inputs: list[str], details: list[dict[str, Any]]) -> None:
+    """A job on ``inputs`` whose n-th result file is the transcript of ``inputs[n]``."""
+    for n, url in enumerate(inputs):
+        service.add(f"contenturl_{n}.json", storage.put(f"contenturl_{n}.json", _result_for(url, display=f"#{n}")))
+    service.add("report.json", storage.put("report.json", {"details": details}), "TranscriptionReport")
+
+
+async def test_a_url_job_by_its_id_alone_gives_every_input_once_by_its_source(
+    storage: Storage, jobs: tuple[FakeJobs, SpeechClient]
+) -> None:
+    service, client = jobs
+    good = [f"https://audio.example/one.wav{SAS}", "https://audio.example/two.wav"]
+    bad, silent = f"https://audio.example/bad.wav{SAS}", "https://audio.example/silent.wav"
+    # The service lists the results in its own order, and the report in the inputs' order.
+    _url_job(storage, service, good, [])
+    service.files.reverse()
+    storage.put(
+        "report.json",
+        {
+            "details": [
+                {"source": good[0], "status": "Succeeded"},
+                {"source": bad, "status": "Failed", "errorKind": "InvalidData", "errorMessage": "not audio"},
+                {"source": good[1], "status": "Succeeded"},
+                {"source": silent, "status": "Succeeded"},  # said to succeed, yet no result file
+            ]
+        },
+    )
+    outcomes = await _outcomes(client, JOB, concurrency=2)
+
+    inputs = [item.input for item, _ in outcomes]
+    assert sorted(inputs) == sorted([*good, bad, silent])  # each once; no "contenturl_<n>" item
+    by_input = {item.input: (item, outcome) for item, outcome in outcomes}
+    for n, url in enumerate(good):
+        item, outcome = by_input[url]
+        assert isinstance(outcome, TranscriptionResultFile), outcome
+        assert outcome.text == f"#{n}"
+        assert (item.result_name, item.failure) == (f"contenturl_{n}.json", None)
+        assert item.succeeded
+    item, failed = by_input[bad]
+    assert isinstance(failed, BatchItemError)
+    assert failed.item.failure is not None
+    assert (failed.item.failure.error_kind, failed.item.failure.error_message) == ("InvalidData", "not audio")
+    assert "InvalidData" in str(failed)
+    item, missing = by_input[silent]
+    assert isinstance(missing, BatchItemError)
+    assert missing.item.failure is not None
+    assert (missing.item.failure.missing, missing.item.failure.status) == (True, "Succeeded")
+    # The report's leftovers come after every download.
+    assert inputs[2:] == [bad, silent]
+    # The SAS stays out of reprs and messages.
+    assert all("sig=" not in repr(item) and "sig=" not in str(outcome) for item, outcome in outcomes)
+
+
+async def test_a_transcription_without_content_urls_is_matched_by_source_too(
+    storage: Storage, jobs: tuple[FakeJobs, SpeechClient]
+) -> None:
+    service, client = jobs
+    inputs = ["https://audio.example/a.wav", "https://audio.example/b.wav"]
+    _url_job(storage, service, inputs, [{"source": url, "status": "Succeeded"} for url in inputs])
+    job = await client.batch.get_transcription(JOB)
+    assert job.content_urls is None
+    outcomes = await _outcomes(client, job)
+    assert [(item.input, type(outcome)) for item, outcome in outcomes] == [
+        (url, TranscriptionResultFile) for url in inputs
+    ]
+
+
+async def test_a_result_the_report_calls_failed_keeps_its_failure(
+    storage: Storage, jobs: tuple[FakeJobs, SpeechClient]
+) -> None:
+    service, client = jobs
+    url = "https://audio.example/a.wav"
+    _url_job(storage, service, [url], [{"source": url, "status": "Failed", "errorKind": "Partial"}])
+    ((item, outcome),) = await _outcomes(client, JOB)
+    assert isinstance(outcome, TranscriptionResultFile)
+    assert item.input == url
+    assert item.failure is not None
+    assert item.failure.error_kind == "Partial"
+
+
+async def test_a_result_without_a_source_keeps_its_name_and_says_so(
+    storage: Storage, jobs: tuple[FakeJobs, SpeechClient]
+) -> None:
+    service, client = jobs
+    url = "https://audio.example/a.wav"
+    _url_job(storage, service, [url], [{"source": url, "status": "Succeeded"}])
+    document = _result_for(url)
+    del document["source"]
+    storage.put("contenturl_0.json", document)
+    (named, unnamed), (leftover, missing) = await _outcomes(client, JOB)
+    assert (named.input, named.result_name) == ("contenturl_0.json", "contenturl_0.json")
+    assert isinstance(unnamed, BatchItemError)
+    assert "names no source" in str(unnamed)
+    assert isinstance(unnamed.result, TranscriptionResultFile)
+    assert unnamed.result.text == "Hello world."
+    # Nothing ties the file to the report's entry: that comes on its own, as the report gives it.
+    assert leftover.input == url
+    assert isinstance(missing, BatchItemError)
+
+
+async def test_two_results_of_one_url_each_take_one_report_entry(
+    storage: Storage, jobs: tuple[FakeJobs, SpeechClient]
+) -> None:
+    service, client = jobs
+    inputs = [f"https://audio.example/a.wav{SAS}", "https://audio.example/a.wav"]
+    _url_job(storage, service, inputs, [{"source": url, "status": "Succeeded"} for url in inputs])
+    outcomes = await _outcomes(client, JOB)
+    assert sorted(item.input for item, _ in outcomes) == sorted(inputs)
+    assert all(isinstance(outcome, TranscriptionResultFile) and item.succeeded for item, outcome in outcomes)
+
+
+async def test_matching_by_source_still_holds_at_most_concurrency_results(
+    storage: Storage, jobs: tuple[FakeJobs, SpeechClient]
+) -> None:
+    service, client = jobs
+    inputs = [f"https://audio.example/{n}.wav" for n in range(8)]
+    details = [{"source": url, "status": "Succeeded"} for url in inputs]
+    details.append({"source": "https://audio.example/failed.wav", "status": "Failed", "errorKind": "K"})
+    _url_job(storage, service, inputs, details)
+    storage.gate = gate = asyncio.Event()
+    async with contextlib.aclosing(client.batch.iter_results(JOB, concurrency=3)) as results:
+        first = asyncio.ensure_future(anext(results))
+        try:
+            await storage.until(4)  # report.json, then three results
+            await asyncio.sleep(0.1)
+            assert len(storage.seen) == 4
+            gate.set()
+            item, outcome = await first
+            assert isinstance(outcome, TranscriptionResultFile)
+            await asyncio.sleep(0.1)
+            assert len(storage.seen) == 4  # held by the consumer: nothing more starts
+            rest = [pair async for pair in results]
+        finally:
+            gate.set()
+            first.cancel()
+    assert storage.most_in_flight == 3
+    assert [i.input for i, _ in rest][-1] == "https://audio.example/failed.wav"
+    assert sorted(i.input for i, _ in [(item, outcome), *rest[:-1]]) == sorted(inputs)
+
+
+async def test_a_url_job_with_its_content_urls_is_checked_against_them_as_before(
+    storage: Storage, jobs: tuple[FakeJobs, SpeechClient]
+) -> None:
+    service, client = jobs
+    inputs = ["https://audio.example/a.wav", "https://audio.example/b.wav"]
+    _url_job(storage, service, list(reversed(inputs)), [])
+    outcomes = dict(await _outcomes(client, JOB, content_urls=inputs))
+    # Given the list, contenturl_0.json is inputs[0]'s: its source names another input.
+    assert [item.input for item in outcomes] == inputs
+    assert all(
+        isinstance(outcome, BatchItemError) and "is the transcript of" in str(outcome) for outcome in outcomes.values()
+    )
+
+
+async def test_a_container_job_by_its_id_is_matched_by_blob_name_as_before(
+    storage: Storage, jobs: tuple[FakeJobs, SpeechClient]
+) -> None:
+    service, client = jobs
+    container = "https://acct.blob.core.windows.net/audio-in"
+    service.add("call-1.wav.json", storage.put("call-1.wav.json", _result_for(f"{container}/call-1.wav")))
+    details = [
+        {"source": f"{container}/call-1.wav", "status": "Succeeded"},
+        {"source": f"{container}/stereo.wav{SAS}", "status": "Failed", "errorKind": "InvalidData"},
+    ]
+    service.add("report.json", storage.put("report.json", {"details": details}), "TranscriptionReport")
+    outcomes = sorted(await _outcomes(client, JOB), key=lambda pair: pair[0].result_name is None)
+    (blob, result), (failed, error) = outcomes
+    assert (blob.input, blob.result_name) == ("call-1.wav", "call-1.wav.json")
+    assert isinstance(result, TranscriptionResultFile)
+    assert failed.input == f"{container}/stereo.wav"  # only the report names it: its URL, without the SAS
+    assert isinstance(error, BatchItemError)
 
 
 # --- fuzzing ---------------------------------------------------------------------------------------

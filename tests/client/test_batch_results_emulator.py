@@ -84,6 +84,44 @@ async def test_every_input_comes_back_once_with_its_transcript_or_its_failure(
     assert all(speech_emulator_key not in value for headers in seen for value in headers.values())
 
 
+@pytest.mark.parametrize("version", ["2025-10-15", "v3.2"])
+async def test_by_the_job_id_alone_every_input_comes_back_once_by_its_source(
+    emulator: Emulator, speech_emulator_key: str, audio_base: tuple[str, list[dict[str, str]]], version: str
+) -> None:
+    base, _ = audio_base
+    urls = [f"{base}/notes.wav?sv=2024&sig=abc", f"{base}/hello.wav?sv=2024&sig=def", f"{base}/missing.wav"]
+    urls.append(f"{base}/hello.wav")
+    async with SpeechClient(emulator.url, KeyCredential(speech_emulator_key), retry=QUICK) as client:
+        poller = await client.batch.begin_transcription(
+            content_urls=urls, locale="en-US", display_name="by id", api_version=version, poll_interval=POLLS
+        )
+        job = await poller
+        assert job.id is not None
+        # The service does not return contentUrls: the id is all a later reader has.
+        outcomes: dict[str, TranscriptionResultFile | SpeechError] = {}
+        async with contextlib.aclosing(
+            client.batch.iter_results(job.id, concurrency=1, api_version=version)
+        ) as results:
+            async for item, outcome in results:
+                assert item.input not in outcomes, f"{item.input} came back twice"
+                outcomes[item.input] = outcome
+                assert "sig=" not in repr(item)
+
+    assert sorted(outcomes) == sorted(urls)  # no "contenturl_<n>" item, no input reported missing
+    for url in (urls[1], urls[3]):
+        result = outcomes[url]
+        assert isinstance(result, TranscriptionResultFile), result
+        assert result.source == url
+        assert [phrase.display for phrase in result.combined_recognized_phrases] == [HELLO_TEXT]
+    for url in (urls[0], urls[2]):
+        failure = outcomes[url]
+        assert isinstance(failure, BatchItemError), failure
+        assert failure.item.failure is not None
+        assert not failure.item.failure.missing
+        assert failure.item.failure.error_kind, failure.item.failure
+        assert "sig=" not in str(failure)
+
+
 async def test_results_of_a_job_without_an_id_are_refused_before_the_network(
     client: SpeechClient, emulator: Emulator
 ) -> None:

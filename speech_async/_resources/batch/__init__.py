@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..._exceptions import InvalidOptionsError
 from ..._models._batch import Transcription
-from .results import REPORT_KIND, download_report, iter_results, match_inputs
+from .results import REPORT_KIND, download_report, iter_results, match_job
 from .transcriptions import TranscriptionOperations
 
 if TYPE_CHECKING:
@@ -50,11 +50,24 @@ class BatchOperations(TranscriptionOperations):
                 async for item, outcome in results:
                     ...
 
+        Without ``content_urls`` (the service does not return a job's ``contentUrls``), a job with
+        ``contenturl_<n>.json`` result files is matched by what the files say: each file, once downloaded,
+        comes back with ``item.input`` set to its ``source`` (the URL as the service read it, SAS
+        included; reprs and messages leave the query out), and the report's entry for that URL is taken
+        for it (a failure there stays on ``item.failure``). Once every download has ended, the report's
+        entries that no file claimed come last, each as a :class:`BatchItemError` (its failure, or
+        ``failure.missing`` if the report says it succeeded): each input still comes back once. A file
+        that names no ``source``, or whose download fails, comes back under its result name
+        (``contenturl_0.json``), the file held by a :class:`BatchItemError` in the first case; its input's
+        report entry then comes back on its own at the end, since nothing ties the two. With
+        ``content_urls``, each file is instead checked against its input: one whose ``source`` names
+        another input is a :class:`BatchItemError`.
+
         Args:
             transcription: The finished job, or its id.
-            content_urls: The job's ``contentUrls`` as submitted, in order (the service does not return
-                them); defaults to the ones ``transcription`` holds, if any. Leave it out for a job on a
-                container.
+            content_urls: The job's ``contentUrls`` as submitted, in order; defaults to the ones
+                ``transcription`` holds, if any. Optional: without them results are matched by their
+                ``source`` (above). Leave it out for a job on a container.
 
         Raises:
             InvalidOptionsError: ``transcription`` has no id (nothing was sent).
@@ -75,7 +88,8 @@ class BatchOperations(TranscriptionOperations):
             if file.kind == REPORT_KIND and file.content_url:
                 report = await download_report(self._ctx, file.content_url, call=call)
                 break
-        items = match_inputs(content_urls, files, report, container_url=container_url)
-        async with contextlib.aclosing(iter_results(self._ctx, items, call=call, concurrency=concurrency)) as results:
+        items, by_source = match_job(content_urls, files, report, container_url=container_url)
+        results = iter_results(self._ctx, items, call=call, concurrency=concurrency, by_source=by_source)
+        async with contextlib.aclosing(results):
             async for outcome in results:
                 yield outcome

@@ -3,14 +3,17 @@
 The service names a URL input's result ``contenturl_<n>.json`` after its place in ``contentUrls``, and
 a container input's ``<blob name>.json``; only inputs that succeeded get a file, and a failed input
 shows only in ``report.json``. :func:`match_inputs` puts the three together, so that every input comes
-back exactly once, failed and unaccounted-for ones included. :func:`download_result` fetches one file
-from its content URL, a storage SAS URL that gets **no** key or token; :func:`iter_results` downloads
-a job's files a few at a time, yielding each as it arrives.
+back exactly once, failed and unaccounted-for ones included. The service does not return a job's
+``contentUrls``: without the caller's list, :func:`match_job` leaves a ``contenturl_<n>.json`` file to
+a :class:`SourceMatcher`, which names its input after the file's ``source`` once it is downloaded.
+:func:`download_result` fetches one file from its content URL, a storage SAS URL that gets **no** key
+or token; :func:`iter_results` downloads a job's files a few at a time, yielding each as it arrives.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import defaultdict, deque
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Final, Protocol, TypeVar
@@ -34,6 +37,7 @@ __all__ = [
     "REPORT_KIND",
     "RESULT_KIND",
     "BatchItemError",
+    "SourceMatcher",
     "TranscriptionFileLike",
     "decode_report_file",
     "decode_result_file",
@@ -41,6 +45,7 @@ __all__ = [
     "download_result",
     "iter_results",
     "match_inputs",
+    "match_job",
 ]
 
 T = TypeVar("T")
@@ -51,6 +56,7 @@ REPORT_KIND: Final = "TranscriptionReport"
 """The ``kind`` of a job's ``report.json``."""
 DEFAULT_CONCURRENCY: Final = 4
 _CONTENT_URL_NAME: Final = "contenturl_{}.json"
+_CONTENT_URL_RESULT: Final = re.compile(r"contenturl_[0-9]+\.json")
 _RESULT_SUFFIX: Final = ".json"
 _SUCCEEDED: Final = "Succeeded"
 
@@ -100,6 +106,10 @@ def match_inputs(
     URL inputs come first, in their order; then container inputs in the order of their files; then what
     the report names that nothing else matched. An input with neither a result file nor a failure in
     the report is kept, as ``failure.missing``. URLs are compared without their query (a SAS).
+
+    A URL job's ``contenturl_<n>.json`` files can only be tied to their inputs by ``content_urls``, or by
+    the ``source`` inside each file once downloaded: for a URL job without ``content_urls``, use
+    :func:`match_job`, which leaves those files to a :class:`SourceMatcher`.
     """
     results: dict[str, TranscriptionFileLike] = {}
     for file in files:
@@ -140,6 +150,104 @@ def _failed(detail: TranscriptionReportDetail) -> bool:
     if detail.status is not None:
         return detail.status != _SUCCEEDED
     return bool(detail.error_kind or detail.error_message)
+
+
+def match_job(
+    content_urls: Sequence[str] | None,
+    files: Iterable[TranscriptionFileLike],
+    report: TranscriptionReport | None,
+    *,
+    container_url: str | None = None,
+) -> tuple[list[BatchItem], SourceMatcher | None]:
+    """The items of a job, as :func:`match_inputs`, and the :class:`SourceMatcher` to pass to
+    :func:`iter_results` when some can only be matched once downloaded.
+
+    That is a job with ``contenturl_<n>.json`` result files, but neither ``content_urls`` nor
+    ``container_url``: a URL job whose ``contentUrls`` the caller did not give again (the service does
+    not return them). Its ``contenturl_<n>.json`` files are then items named by their result name until
+    the matcher reads their ``source``, and the report's entries are held back for the end. With
+    ``content_urls`` or ``container_url``, or without such files, it is :func:`match_inputs` (and ``None``).
+    """
+    files = list(files)
+    if content_urls is not None or container_url is not None or not any(_by_source(file) for file in files):
+        return match_inputs(content_urls, files, report, container_url=container_url), None
+    matcher = SourceMatcher(report)
+    return matcher.plan(files), matcher
+
+
+def _by_source(file: TranscriptionFileLike) -> bool:
+    return file.kind == RESULT_KIND and _CONTENT_URL_RESULT.fullmatch(file.name or "") is not None
+
+
+class SourceMatcher:
+    """A URL job's result files matched to their inputs by the ``source`` each one names.
+
+    For a job on ``contentUrls`` that the caller does not give again: ``contenturl_<n>.json`` is the
+    n-th of them, and only the file's own ``source`` says which that is. Made by :func:`match_job`;
+    :func:`iter_results` hands it each download (:meth:`match`) and, at the end, yields :meth:`left`.
+    Each report entry is handed out once: to the first result file whose ``source`` is its URL.
+    """
+
+    def __init__(self, report: TranscriptionReport | None) -> None:
+        self._details = _Details(report.details if report is not None else ())
+        self._names: set[str] = set()
+
+    def plan(self, files: Iterable[TranscriptionFileLike]) -> list[BatchItem]:
+        """The job's result files as items: ``contenturl_<n>.json`` ones named by their result name (to be
+        matched once downloaded), any other one as a container's blob (as :func:`match_inputs`)."""
+        items: list[BatchItem] = []
+        for file in files:
+            name = file.name
+            if file.kind != RESULT_KIND or not name or name in self._names:
+                continue
+            self._names.add(name)
+            if _CONTENT_URL_RESULT.fullmatch(name):
+                # No content URL: nothing to download, and so no source; its report entry comes at the end.
+                items.append(_item(name, file, None, name))
+            else:
+                blob = name.removesuffix(_RESULT_SUFFIX)
+                items.append(_item(blob, file, self._details.take_blob(blob), name))
+        return items
+
+    def claims(self, item: BatchItem) -> bool:
+        """Whether ``item`` is a result file whose input its ``source`` names (no other check applies)."""
+        name = item.result_name
+        return name is not None and name in self._names and _CONTENT_URL_RESULT.fullmatch(name) is not None
+
+    def match(
+        self, item: BatchItem, outcome: TranscriptionResultFile | SpeechError
+    ) -> tuple[BatchItem, TranscriptionResultFile | SpeechError]:
+        """The item as its downloaded file's ``source`` names it, with that input's report entry.
+
+        The report's failure is kept on the item (a file came, but the report says the input failed).
+        A file without a ``source`` stays named by its result name, as a :class:`BatchItemError` that
+        holds the file; a failed download stays as it is.
+        """
+        if not self.claims(item) or not isinstance(outcome, TranscriptionResultFile):
+            return item, outcome
+        source = outcome.source
+        if not source:
+            note = (
+                f"the result file {item.result_name} names no source, and without the job's content URLs "
+                "nothing else says which input it is the transcript of"
+            )
+            return item, BatchItemError(note, item=item, result=outcome)
+        detail = self._details.take_url(source)
+        failure = None
+        if detail is not None and _failed(detail):
+            failure = BatchFailure(
+                status=detail.status, error_kind=detail.error_kind, error_message=detail.error_message
+            )
+        matched = BatchItem(
+            input=source, result_file_url=item.result_file_url, failure=failure, result_name=item.result_name
+        )
+        return matched, outcome
+
+    def left(self) -> Iterator[BatchItem]:
+        """The inputs only the report names (no result file's ``source`` claimed them): each failed, or
+        ``failure.missing`` when the report says it succeeded. Read once every download has been matched."""
+        for detail in self._details.left():
+            yield _item(detail.input_url or "", None, detail, None)
 
 
 class _Details:
@@ -276,6 +384,7 @@ def iter_results(
     *,
     call: CallOptions,
     concurrency: int = DEFAULT_CONCURRENCY,
+    by_source: SourceMatcher | None = None,
 ) -> AsyncGenerator[tuple[BatchItem, TranscriptionResultFile | SpeechError], None]:
     """Download the items' result files, ``concurrency`` at a time, yielding each as it arrives.
 
@@ -286,6 +395,10 @@ def iter_results(
     ``async with contextlib.aclosing(...)`` block) or cancelling the task that iterates cancels the
     downloads under way and waits for them to end.
 
+    With ``by_source`` (from :func:`match_job`), each of its files is renamed after its ``source`` as it
+    arrives (:meth:`SourceMatcher.match`), and once every download has ended, the inputs that only the
+    report names come last, each as a :class:`BatchItemError`.
+
     Raises:
         TypeError, ValueError: ``concurrency`` is not a positive int (raised at once, before any download).
     """
@@ -293,11 +406,15 @@ def iter_results(
         raise TypeError(f"concurrency must be an int, got {type(concurrency).__name__}")
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-    return _iterate(ctx, iter(items), call, concurrency)
+    return _iterate(ctx, iter(items), call, concurrency, by_source)
 
 
 async def _iterate(
-    ctx: ClientContext, items: Iterator[BatchItem], call: CallOptions, concurrency: int
+    ctx: ClientContext,
+    items: Iterator[BatchItem],
+    call: CallOptions,
+    concurrency: int,
+    by_source: SourceMatcher | None,
 ) -> AsyncGenerator[tuple[BatchItem, TranscriptionResultFile | SpeechError], None]:
     running: dict[asyncio.Task[TranscriptionResultFile | SpeechError], BatchItem] = {}
     exhausted = False
@@ -308,15 +425,20 @@ async def _iterate(
                 if item is None:
                     exhausted = True
                 elif item.result_file_url is None:
-                    yield item, BatchItemError(f"{_shown(item)}: {item.failure or 'no result file'}", item=item)
+                    yield item, _no_result(item)
                 else:
-                    running[asyncio.ensure_future(_fetch(ctx, item, call))] = item
+                    check = by_source is None or not by_source.claims(item)
+                    running[asyncio.ensure_future(_fetch(ctx, item, call, check=check))] = item
             if not running:
-                return
+                break
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 item = running.pop(task)
-                yield item, task.result()
+                outcome = task.result()
+                yield by_source.match(item, outcome) if by_source is not None else (item, outcome)
+        if by_source is not None:
+            for item in by_source.left():
+                yield item, _no_result(item)
     finally:
         for task in running:
             task.cancel()
@@ -335,7 +457,13 @@ async def _settle(tasks: set[asyncio.Task[TranscriptionResultFile | SpeechError]
         raise asyncio.CancelledError
 
 
-async def _fetch(ctx: ClientContext, item: BatchItem, call: CallOptions) -> TranscriptionResultFile | SpeechError:
+def _no_result(item: BatchItem) -> BatchItemError:
+    return BatchItemError(f"{_shown(item)}: {item.failure or 'no result file'}", item=item)
+
+
+async def _fetch(
+    ctx: ClientContext, item: BatchItem, call: CallOptions, *, check: bool = True
+) -> TranscriptionResultFile | SpeechError:
     assert item.result_file_url is not None
     try:
         result = await download_result(ctx, item.result_file_url, call=call)
@@ -344,7 +472,7 @@ async def _fetch(ctx: ClientContext, item: BatchItem, call: CallOptions) -> Tran
     source = result.source
     # unverified: that ``source`` repeats the input as submitted (the docs call it "the only way to
     # confirm the audio input"); a file without one is taken as it is.
-    if source and not _same_input(item, source):
+    if check and source and not _same_input(item, source):
         return BatchItemError(
             f"{_shown(item)}: its result file {item.result_name or ''} is the transcript of {redact_url(source)!r}",
             item=item,
