@@ -91,7 +91,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         "--content-url",
         action="append",
         metavar="URL",
-        help="a job on content URLs: give them again, in the order submitted (the service does not return them)",
+        help="optional, for a job on content URLs: give them again, in the order submitted, to check each result "
+        "against its input (without them, each result is named by the source its file names)",
     )
 
     listing = action("list", "list the jobs")
@@ -284,16 +285,6 @@ async def _results(client: SpeechClient, args: argparse.Namespace, formats: tupl
     return await _write_results(client, args.id, urls, args.out, formats, prog)
 
 
-def _hint(prog: str, inputs: Sequence[str], urls: Sequence[str] | None) -> None:
-    if urls is None and any(name.startswith("contenturl_") for name in inputs):
-        print(
-            f"{prog}: this job read content URLs: pass them again with --content-url URL (in the order "
-            "submitted), since the service does not return them",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
 async def _print_results(client: SpeechClient, job: str, urls: list[str] | None, fmt: str, prog: str) -> int:
     from speech_async import TranscriptionResultFile
 
@@ -301,16 +292,13 @@ async def _print_results(client: SpeechClient, job: str, urls: list[str] | None,
 
     failures = 0
     seen: list[tuple[str, bytes]] = []
-    inputs: list[str] = []
     async with contextlib.aclosing(client.batch.iter_results(job, content_urls=urls)) as results:
         async for item, outcome in results:
-            inputs.append(item.input)
             if isinstance(outcome, TranscriptionResultFile):
                 seen.append((item.input, render(outcome, fmt)))
             else:
                 failures += 1
                 print(f"{prog}: FAILED {_file_stem(item.input)}: {describe(outcome)}", file=sys.stderr, flush=True)
-    _hint(prog, inputs, urls)
     for name, data in seen:
         if len(seen) > 1:
             _out(f"==> {_file_stem(name)} <==")
@@ -335,11 +323,9 @@ async def _write_results(
 
     failures = 0
     used: set[str] = set()
-    inputs: list[str] = []
     await anyio.Path(out).mkdir(parents=True, exist_ok=True)
     async with contextlib.aclosing(client.batch.iter_results(job, content_urls=urls)) as results:
         async for item, outcome in results:
-            inputs.append(item.input)
             if not isinstance(outcome, TranscriptionResultFile):
                 failures += 1
                 print(f"{prog}: FAILED {_file_stem(item.input)}: {describe(outcome)}", file=sys.stderr, flush=True)
@@ -355,7 +341,6 @@ async def _write_results(
                 partial = anyio.Path(out / f".{unique}.{fmt}.partial")
                 await partial.write_bytes(render(outcome, fmt))
                 await partial.replace(target)
-    _hint(prog, inputs, urls)
     return 1 if failures else 0
 
 
