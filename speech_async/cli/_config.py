@@ -38,11 +38,14 @@ __all__ = (
     "Settings",
     "UsageError",
     "add_connection_arguments",
+    "count_argument",
     "open_client",
     "parse_dotenv",
+    "positive_int_argument",
     "require_rich",
     "resolve_settings",
     "run_async",
+    "seconds_argument",
 )
 
 ENDPOINT_ENV: Final = "AZURE_SPEECH_ENDPOINT"
@@ -174,11 +177,12 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, batch: bool = F
         metavar="VERSION",
         help="the management API version (batch)" if batch else "the fast transcription api-version",
     )
-    group.add_argument("--timeout", metavar="SECONDS", type=_seconds, help="timeout of each request phase")
-    group.add_argument("--retries", metavar="N", type=_count, help="retries of a failed request (default 3)")
+    group.add_argument("--timeout", metavar="SECONDS", type=seconds_argument, help="timeout of each request phase")
+    group.add_argument("--retries", metavar="N", type=count_argument, help="retries of a failed request (default 3)")
 
 
-def _seconds(text: str) -> float:
+def seconds_argument(text: str) -> float:
+    """argparse type: a positive, finite number of seconds."""
     try:
         value = float(text)
     except ValueError:
@@ -188,13 +192,25 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
+def count_argument(text: str) -> int:
+    """argparse type: a whole number of 0 or more."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def positive_int_argument(text: str) -> int:
+    """argparse type: a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
 
 

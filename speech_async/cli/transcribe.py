@@ -35,16 +35,6 @@ _GLOB_CHARS: Final = frozenset("*?[")
 _MAX_FAILURE_ROWS: Final = 20
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
 def _channels(text: str) -> list[int]:
     try:
         channels = [int(part) for part in text.split(",") if part.strip()]
@@ -56,7 +46,7 @@ def _channels(text: str) -> list[int]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ._config import add_connection_arguments
+    from ._config import add_connection_arguments, positive_int_argument
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -76,14 +66,14 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated formats: json (the service's JSON), txt, srt, vtt (default txt; "
         "stdout takes exactly one)",
     )
-    parser.add_argument("--concurrency", type=_positive_int, default=16, metavar="N", help="requests in flight")
+    parser.add_argument("--concurrency", type=positive_int_argument, default=16, metavar="N", help="requests in flight")
     parser.add_argument(
-        "--requests-per-minute", type=_positive_int, default=600, metavar="N", help="request rate bound (600)"
+        "--requests-per-minute", type=positive_int_argument, default=600, metavar="N", help="request rate bound (600)"
     )
     parser.add_argument(
         "--locale", action="append", metavar="LOCALE", help="candidate locale, such as en-US (repeatable)"
     )
-    parser.add_argument("--diarization", type=_positive_int, metavar="MAX", help="label up to MAX speakers")
+    parser.add_argument("--diarization", type=positive_int_argument, metavar="MAX", help="label up to MAX speakers")
     parser.add_argument("--channels", type=_channels, metavar="0,1", help="transcribe these channels separately")
     parser.add_argument("--profanity", type=str.lower, choices=_PROFANITY, help="profanity filter mode")
     parser.add_argument("--translate", metavar="LANG", help="translate into LANG with LLM speech (such as de)")
