@@ -90,6 +90,11 @@ async def connected(server: HostileServer, credential: object = None, **options:
 
 def redirecting(status: int, target: str) -> HostileServer:
     async def redirect(conn: Conn) -> None:
+        if "100-continue" not in conn.headers.get("expect", "").lower():
+            # Answered after the upload, as a gateway would: an answer while the client still writes
+            # races its writes against the close, and a busy machine can lose that race (a retried
+            # connection error, then the redirect: two attempts).
+            await conn.read_body()
         await conn.respond(status, b"", {"Location": target}, reason="Moved")
 
     return HostileServer(redirect)
@@ -377,11 +382,13 @@ def sink_process() -> Iterator[subprocess.Popen[bytes]]:
 async def test_the_loop_keeps_turning_during_a_300_mb_upload_from_bytes(
     audio_300_mb: bytes, sink_process: subprocess.Popen[bytes]
 ) -> None:
-    """A 300 MB ``bytes`` upload to a sink in another process: the loop's worst lag stays under 10 ms.
+    """A 300 MB ``bytes`` upload to a sink in another process: the loop keeps turning.
 
-    This machine is shared and noisy: a busy neighbour can hold the CPU for longer than 10 ms whatever
-    the upload does. So up to three uploads are measured and the quietest counts. An upload that never
-    yields (as before: 56 ms median lag) fails all three.
+    An upload passes when 99 % of the loop's 1 ms wake-ups are less than 10 ms late and none is 250 ms
+    late. An upload that never yields (as before: 56 ms median lag) or holds the loop once for long (a
+    hash of the whole buffer on the loop: about half a second) fails. This machine is shared and noisy:
+    a busy neighbour can hold the CPU for tens of milliseconds whatever the upload does, so up to three
+    uploads are measured and the quietest counts. ``benchmarks/loop_lag.py`` measures the lag itself.
     """
     assert sink_process.stdout is not None
     url = (await asyncio.to_thread(sink_process.stdout.readline)).decode().strip()
@@ -390,10 +397,11 @@ async def test_the_loop_keeps_turning_during_a_300_mb_upload_from_bytes(
         for _ in range(3):
             lags = await _lags_during(client.transcribe(audio_300_mb))
             assert len(lags) > 100
-            if lags[-1] < 0.010:
+            p99 = lags[len(lags) * 99 // 100]
+            if p99 < 0.010 and lags[-1] < 0.250:
                 return
-            worst.append(f"{lags[-1] * 1000:.1f} ms (median {lags[len(lags) // 2] * 1000:.2f} ms)")
-    pytest.fail(f"the loop's worst lag in each of three 300 MB uploads: {', '.join(worst)}")
+            worst.append(f"p99 {p99 * 1000:.1f} ms, worst {lags[-1] * 1000:.1f} ms")
+    pytest.fail(f"the loop's lag in each of three 300 MB uploads: {'; '.join(worst)}")
 
 
 async def _lags_during(call: Awaitable[TranscriptionResult]) -> list[float]:
