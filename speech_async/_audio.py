@@ -182,11 +182,17 @@ class _BytesSource(AudioSource):
         self._release = release
         self._copy = not isinstance(data.obj, bytes)
 
-    async def _read(self) -> AsyncIterator[bytes | memoryview]:
+    def chunks(self) -> AsyncGenerator[bytes | memoryview, None]:
+        # Bytes in memory cannot grow, shrink or fail, and their size was checked against the limit when
+        # the source was opened: a pass needs none of the checks of _checked, nor its extra generator.
+        return self._read()
+
+    async def _read(self) -> AsyncGenerator[bytes | memoryview, None]:
         data = self._data
         copy = self._copy
         for start in range(0, len(data), CHUNK_SIZE):
-            yield data[start : start + CHUNK_SIZE].tobytes() if copy else data[start : start + CHUNK_SIZE]
+            end = start + CHUNK_SIZE
+            yield data[start:end].tobytes() if copy else data[start:end]
 
     async def head(self) -> bytes | None:
         return self._data[:HEAD_BYTES].tobytes()
@@ -210,25 +216,30 @@ class _PathSource(AudioSource):
         self._open_passes = 0
 
     async def _read(self) -> AsyncIterator[bytes | memoryview]:
-        file = await _patiently(
-            lambda: _acquire(functools.partial(_open_for_pass, self._path, self._shown), _close_quietly),
+        # One worker-thread call opens the file, checks it and reads its first chunk (and, for a file
+        # that fits in one chunk, finds its end and closes it): a small file costs one thread hop a pass.
+        expected = self.size
+        assert expected is not None
+        file, chunk, done = await _patiently(
+            lambda: _acquire(functools.partial(_open_for_pass, self._path, self._shown, expected), _close_opened_pass),
             self._shown,
         )
         self._open_passes += 1
         try:
+            sent = 0
             while True:
-                try:
-                    chunk = await anyio.to_thread.run_sync(file.read, CHUNK_SIZE)
-                except OSError as err:
-                    raise AudioSourceError(f"reading {self._shown!r} failed: {err.strerror or err}") from err
-                if not chunk:
+                if chunk:
+                    sent += len(chunk)
+                    yield chunk
+                if done:
                     break
-                yield chunk
+                chunk, done = await _in_thread(_read_path_chunk, file, expected - sent, self._shown)
         finally:
             self._open_passes -= 1
             try:
-                # The buffered file's lock makes this close wait for a read still running in its thread.
-                await _release(functools.partial(_close_quietly, file))
+                if not file.closed:
+                    # The buffered file's lock makes this close wait for a read still running in its thread.
+                    await _release(functools.partial(_close_quietly, file))
             finally:
                 if self._closed and self._open_passes == 0:
                     await self._remove()
@@ -249,40 +260,39 @@ class _PathSource(AudioSource):
 
 
 class _SyncFileSource(AudioSource):
-    """A caller's file object; read in a worker thread, rewound to where it stood for every pass."""
+    """A caller's file object; read in a worker thread, rewound to where it stood for every pass.
 
-    def __init__(self, file: IO[bytes], start: int, size: int, filename: str) -> None:
+    Its head is read when it is measured (the same thread hop), and each pass rewinds it and reads its
+    first chunk in one hop; the end of a file that fits in one chunk is found by that same read.
+    """
+
+    def __init__(self, file: IO[bytes], start: int, size: int, filename: str, head: bytes) -> None:
         super().__init__(size=size, filename=filename)
         self._file = file
         self._start = start
+        self._head = head
 
     async def _read(self) -> AsyncIterator[bytes | memoryview]:
         file = self._file
-        try:
-            await anyio.to_thread.run_sync(file.seek, self._start)
-        except Exception as err:
-            raise _source_failure(self.filename, err) from err
+        expected = self.size
+        assert expected is not None
+        start: int | None = self._start
+        sent = 0
         while True:
             try:
-                chunk = await anyio.to_thread.run_sync(file.read, CHUNK_SIZE)
+                chunk, done = await _in_thread(_read_file_chunk, file, start, expected - sent)
             except Exception as err:
                 raise _source_failure(self.filename, err) from err
-            if not chunk:
+            start = None
+            if chunk:
+                data = _require_bytes(chunk, self.filename)
+                sent += len(data)
+                yield data
+            if done:
                 break
-            yield _require_bytes(chunk, self.filename)
 
     async def head(self) -> bytes | None:
-        def peek() -> bytes:
-            self._file.seek(self._start)
-            data = self._file.read(HEAD_BYTES)
-            self._file.seek(self._start)
-            return data
-
-        try:
-            data = await anyio.to_thread.run_sync(peek)
-        except Exception as err:
-            raise _source_failure(self.filename, err) from err
-        return _as_bytes(data, self.filename)
+        return self._head
 
 
 class _AsyncFileSource(AudioSource):
@@ -501,9 +511,7 @@ async def _open_path(path: str, name: str) -> AudioSource:
     try:
         # One worker-thread call stats, opens, reads the head and closes: no descriptor outlives it,
         # whenever the call is cancelled.
-        absolute, size, head = await _patiently(
-            lambda: anyio.to_thread.run_sync(_inspect_path, path), path, preflight=True
-        )
+        absolute, size, head = await _patiently(lambda: _in_thread(_inspect_path, path), path, preflight=True)
     except FileNotFoundError as err:
         raise InvalidAudioError(f"no audio file at {path!r}: check the path") from err
     except PermissionError as err:
@@ -540,8 +548,12 @@ def _inspect_path(path: str) -> tuple[str, int, bytes]:
     return os.path.abspath(path), opened.st_size, head
 
 
-def _open_for_pass(path: str, shown: str) -> io.BufferedReader:
-    """In a worker thread: open a checked file again for one pass, refusing it if it is no longer regular."""
+def _open_for_pass(path: str, shown: str, size: int) -> tuple[io.BufferedReader, bytes, bool]:
+    """In a worker thread: open a checked file again for one pass and read its first chunk.
+
+    Refuses the file if it is no longer regular. Returns the file, the chunk and whether the pass has
+    ended; a file that ended is closed already.
+    """
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as err:
@@ -552,10 +564,49 @@ def _open_for_pass(path: str, shown: str) -> io.BufferedReader:
         kind = _not_regular(os.fstat(fd).st_mode)
         if kind is not None:
             raise AudioSourceError(f"the audio file {shown!r} changed since it was checked: it is now {kind}")
-        return open(fd, "rb")  # closed at the end of the pass
+        file = open(fd, "rb")  # noqa: SIM115 - closed at the end of the pass (or below)
     except BaseException:
         os.close(fd)
         raise
+    try:
+        chunk, done = _read_path_chunk(file, size, shown)
+    except BaseException:
+        _close_quietly(file)
+        raise
+    return file, chunk, done
+
+
+def _read_path_chunk(file: io.BufferedReader, remaining: int, shown: str) -> tuple[bytes, bool]:
+    """In a worker thread: the next chunk of a pass over a path, and whether the pass ended (the file is closed then).
+
+    Asking for one byte more than the ``remaining`` bytes finds the end with the same read (a file that
+    grew gives that byte, and the pass fails on it); a read that gives nothing is the end too.
+    """
+    want = min(CHUNK_SIZE, max(remaining, 0) + 1)
+    try:
+        chunk = file.read(want)
+    except OSError as err:
+        raise AudioSourceError(f"reading {shown!r} failed: {err.strerror or err}") from err
+    done = not chunk or _ended(chunk, want, remaining)
+    if done:
+        _close_quietly(file)
+    return chunk, done
+
+
+def _ended(chunk: object, want: int, remaining: int) -> bool:
+    # A short read that reached exactly the expected end is the end of the file: regular files give
+    # short reads only there. Short elsewhere, the next read tells.
+    if isinstance(chunk, memoryview):
+        size = cast("memoryview", chunk).nbytes
+    elif isinstance(chunk, bytes | bytearray):
+        size = len(chunk)
+    else:
+        return False  # not bytes: the pass refuses it
+    return size == remaining and size < want
+
+
+def _close_opened_pass(opened: tuple[io.BufferedReader, bytes, bool]) -> None:
+    _close_quietly(opened[0])
 
 
 def _not_regular(mode: int) -> str | None:
@@ -645,26 +696,51 @@ async def _open_sync_file(file: IO[bytes], filename: str | None) -> AudioSource:
     if isinstance(mode, str) and "b" not in mode and "r" in mode:
         raise TypeError(f"the audio file object {name!r} is open in text mode ({mode!r}): open it with 'rb'")
     try:
-        start, size = await anyio.to_thread.run_sync(_measure_sync, file)
+        measured = await _in_thread(_measure_sync, file)
     except Exception as err:
         raise _source_failure(name, err) from err
-    if start is None or size is None:
+    if measured is None:
         return await _open_stream(_sync_chunks(file), name)
+    start, size, head = measured
     if size == 0:
         raise InvalidAudioError(f"the audio file object {name!r} has no bytes left to read")
-    return _SyncFileSource(file, start, size, name)
+    return _SyncFileSource(file, start, size, name, _as_bytes(head, name))
 
 
-def _measure_sync(file: IO[bytes]) -> tuple[int | None, int | None]:
+def _measure_sync(file: IO[bytes]) -> tuple[int, int, object] | None:
+    """In a worker thread: where a seekable file stands, how many bytes it has left, and its head.
+
+    ``None`` if it cannot seek (a one-shot stream). The file is left where it stood.
+    """
     try:
         if not file.seekable():
-            return None, None
+            return None
         start = file.tell()
         end = file.seek(0, io.SEEK_END)
         file.seek(start)
     except (OSError, ValueError, AttributeError):
-        return None, None
-    return start, max(end - start, 0)
+        return None
+    size = max(end - start, 0)
+    if size == 0:
+        return start, 0, b""
+    try:
+        head: object = file.read(HEAD_BYTES)
+    finally:
+        file.seek(start)
+    return start, size, head
+
+
+def _read_file_chunk(file: IO[bytes], start: int | None, remaining: int) -> tuple[object, bool]:
+    """In a worker thread: (rewind to ``start``, then) read the next chunk of a caller's file; whether it ended.
+
+    Asking for one byte more than the ``remaining`` bytes finds the end of the file with the same read
+    (a file that grew gives that byte, and the pass fails); a read that gives nothing is the end too.
+    """
+    if start is not None:
+        file.seek(start)
+    want = min(CHUNK_SIZE, max(remaining, 0) + 1)
+    chunk = file.read(want)
+    return chunk, not chunk or _ended(chunk, want, remaining)
 
 
 async def _open_async_file(file: Any, filename: str | None) -> AudioSource:
@@ -818,6 +894,25 @@ async def _async_file_chunks(file: Any) -> AsyncIterator[bytes]:
 
 
 # --- releasing what we open, whenever the call is cancelled -------------------------------------------
+
+
+async def _in_thread(func: Callable[..., _T], *args: object) -> _T:
+    """``func(*args)`` in the loop's default executor; a cancelled await still waits for it to end.
+
+    What ``anyio.to_thread.run_sync`` does by default, at half its cost: the caller's file (or ours) is
+    never left in use by a thread once this returns, however it returns.
+    """
+    future = asyncio.get_running_loop().run_in_executor(None, func, *args)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            try:
+                await asyncio.wait((future,))
+            except asyncio.CancelledError:  # cancelled again: the thread still has to end first
+                continue
+        _retrieve(future)
+        raise
 
 
 async def _acquire(func: Callable[[], _T], release: Callable[[_T], None]) -> _T:

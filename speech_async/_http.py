@@ -13,7 +13,7 @@ import logging
 import platform
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, TypeVar
 
@@ -69,6 +69,8 @@ USER_AGENT: Final = f"speech-async/{__version__} Python/{platform.python_version
 _SECRET_HEADERS: Final = frozenset({"authorization", "ocp-apim-subscription-key", "proxy-authorization", "cookie"})
 _REDACTED: Final = "<redacted>"
 _READ_SIZE: Final = 1024 * 1024
+_YIELD_BYTES: Final = 64 * 1024
+"""The body writer gives the loop its turn before the next chunk once this many bytes were written."""
 
 # How long the request being sent may wait for "100 Continue" (see _Request): set around each send.
 _CONTINUE_WAIT: Final[contextvars.ContextVar[float | None]] = contextvars.ContextVar(
@@ -127,7 +129,8 @@ class Response:
     """A complete response: status, headers and the whole body.
 
     ``attempts`` and ``elapsed`` (seconds since the call's first attempt) are set on the response that
-    is decoded; ``client_request_id`` is the one the request carried.
+    is decoded; ``client_request_id`` is the one the request carried. ``timings`` are this attempt's
+    upload, service and download seconds (see :class:`ResponseInfo`).
     """
 
     status: int
@@ -138,6 +141,7 @@ class Response:
     client_request_id: str | None = None
     attempts: int = 1
     elapsed: float = 0.0
+    timings: tuple[float, float, float] | None = None
 
     def final(self, attempts: int, elapsed: float) -> Response:
         """This response as the call's last, with its count of attempts and time (cheaper than ``replace``)."""
@@ -150,6 +154,7 @@ class Response:
             self.client_request_id,
             attempts,
             elapsed,
+            self.timings,
         )
 
 
@@ -184,13 +189,25 @@ class _Request(aiohttp.ClientRequest):
         return await super().send(conn)
 
 
+def _uncancel(task: asyncio.Task[Any] | None) -> bool:
+    """Take back our one cancellation of ``task``; whether no other cancellation is pending (3.11+ knows)."""
+    uncancel: Callable[[], int] | None = getattr(task, "uncancel", None)
+    return uncancel is None or uncancel() == 0
+
+
 def _stop_waiting(waiter: asyncio.Future[bool]) -> None:
     if not waiter.done():
         waiter.set_result(True)
 
 
 class _StreamPayload(aiohttp.payload.Payload):
-    """Streams a :class:`Body` into the connection, watching for stalls and keeping the body's own error."""
+    """Streams a :class:`Body` into the connection, watching for stalls and keeping the body's own error.
+
+    The stall watch is one timer per upload, not one per chunk: every chunk written only records the
+    loop's time, and the timer, when it fires, either finds progress since and re-arms itself for the
+    new deadline, or stops the upload (``TimeoutError`` in the writer, as aiohttp expects a failed
+    write). It measures exactly "no progress for ``stall_timeout`` seconds".
+    """
 
     def __init__(self, body: Body, stall_timeout: float | None) -> None:
         super().__init__(body, content_type=body.content_type)
@@ -200,7 +217,12 @@ class _StreamPayload(aiohttp.payload.Payload):
         self.failure: BaseException | None = None
         self.stalled = False
         self.bytes_sent = 0
+        self.last_write = 0.0
+        """The loop's time when the last chunk was handed to the connection (or the upload started)."""
+        self.written_at: float | None = None
+        """The loop's time when the whole body had been handed to the connection; ``None`` until then."""
         self._task: asyncio.Task[Any] | None = None
+        self._watch: asyncio.TimerHandle | None = None
 
     async def write(self, writer: aiohttp.abc.AbstractStreamWriter) -> None:
         await self.write_with_length(writer, None)
@@ -210,23 +232,51 @@ class _StreamPayload(aiohttp.payload.Payload):
         self._consumed = True
         # aiohttp runs this in a task of its own; remembered so that the request can wait for it to end
         # before the body's source is closed (see settle()).
-        self._task = asyncio.current_task()
+        task = self._task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        stall = self._stall_timeout
+        self.last_write = loop.time()
+        if stall is not None and task is not None:
+            self._watch = loop.call_at(self.last_write + stall, self._check_progress, loop, task, stall)
         chunks = self._body.chunks()
+        unyielded = 0
         try:
-            if self._stall_timeout is None:
-                async for chunk in chunks:
-                    await writer.write(chunk)
-                    self.bytes_sent += len(chunk)
-                    # On a fast link the socket rarely fills, so write() rarely waits: give the loop
-                    # its turn after every chunk, whatever the source.
+            async for chunk in chunks:
+                if unyielded >= _YIELD_BYTES:
+                    # On a fast link the socket rarely fills, so write() rarely waits: give the loop its
+                    # turn between chunks, whatever the source, once a chunk's worth has been written
+                    # (not after small parts such as multipart headers, nor after the last chunk).
                     await asyncio.sleep(0)
-            else:
-                await self._write_watched(writer, chunks, self._stall_timeout)
+                    unyielded = 0
+                await writer.write(chunk)
+                size = len(chunk)
+                self.bytes_sent += size
+                unyielded += size
+                self.last_write = loop.time()
+            self.written_at = self.last_write
+        except asyncio.CancelledError:
+            if self.stalled and _uncancel(task):
+                raise TimeoutError from None  # our own stop: a failed write for aiohttp, not a cancellation
+            raise
         except Exception as exc:
             self.failure = exc
             raise
         finally:
+            watch, self._watch = self._watch, None
+            if watch is not None:
+                watch.cancel()
             await chunks.aclose()  # type: ignore[attr-defined]
+
+    def _check_progress(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], stall: float) -> None:
+        if self._watch is None or task.done():
+            return
+        due = self.last_write + stall
+        if loop.time() < due:
+            self._watch = loop.call_at(due, self._check_progress, loop, task, stall)
+            return
+        self._watch = None
+        self.stalled = True
+        task.cancel()
 
     async def settle(self) -> None:
         """Wait until the body writer has ended, stopping it if it still runs.
@@ -242,22 +292,6 @@ class _StreamPayload(aiohttp.payload.Payload):
         if cancelling is None or not cancelling():
             task.cancel()  # once: a second cancel would interrupt the source's own clean-up
         await asyncio.wait({task})
-
-    async def _write_watched(
-        self, writer: aiohttp.abc.AbstractStreamWriter, chunks: AsyncIterator[bytes | memoryview], stall: float
-    ) -> None:
-        # One cancel scope for the whole upload, its deadline pushed forward after every chunk: cheaper
-        # than a timer per chunk, and it measures exactly "no progress for `stall` seconds".
-        try:
-            with anyio.fail_after(stall) as scope:
-                async for chunk in chunks:
-                    await writer.write(chunk)
-                    self.bytes_sent += len(chunk)
-                    scope.deadline = anyio.current_time() + stall
-                    await asyncio.sleep(0)  # the loop's turn, as above
-        except TimeoutError:
-            self.stalled = True
-            raise
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         raise TypeError("a streamed request body cannot be decoded")
@@ -303,7 +337,7 @@ class Transport:
         if session is not None and session is not self._borrowed:
             await session.close()
 
-    async def request(
+    def request(
         self,
         method: str,
         url: URL,
@@ -318,7 +352,7 @@ class Transport:
         expect_continue: bool = False,
         max_response_bytes: int | None = None,
         accept: Callable[[Response], bool] | None = None,
-    ) -> T:
+    ) -> Coroutine[Any, Any, T]:
         """Send a request until it succeeds or the retry policy gives up; return the decoded response.
 
         ``decode`` turns a successful response into the result (and may raise ``ResponseDecodeError``,
@@ -330,6 +364,8 @@ class Transport:
         without the header). No redirect is followed, and no response body larger than
         ``max_response_bytes`` is read. ``accept`` may declare an error status an answer rather than a
         failure (it is then decoded, not raised or retried). ``headers`` is copied, never changed.
+
+        Returns the coroutine to await (one frame fewer on every resumption than a coroutine of its own).
         """
         policy = self._retry if retry is None else retry
         limits = self._timeouts if timeouts is None else timeouts
@@ -338,15 +374,26 @@ class Transport:
         most = self._max_response_bytes if max_response_bytes is None else max_response_bytes
         send = _Send(method, url, headers, body, limits, expect_continue, most, accept)
         if limits.total is None:
-            return await self._attempts(send, decode, auth, idempotent, policy)
+            return self._attempts(send, decode, auth, idempotent, policy)
+        return self._within(limits.total, send, decode, auth, idempotent, policy)
+
+    async def _within(
+        self,
+        total: float,
+        send: _Send,
+        decode: Callable[[Response], T],
+        auth: Authenticator | None,
+        idempotent: bool,
+        policy: RetryPolicy,
+    ) -> T:
         try:
-            with anyio.fail_after(limits.total):
+            with anyio.fail_after(total):
                 return await self._attempts(send, decode, auth, idempotent, policy)
         except TimeoutError as err:
             if isinstance(err, SpeechError):
                 raise
             raise SpeechTimeoutError(
-                f"{method} {url.path} did not complete within the total timeout of {limits.total} s"
+                f"{send.method} {send.url.path} did not complete within the total timeout of {total} s"
             ) from err
 
     async def _attempts(
@@ -431,7 +478,8 @@ class Transport:
             # A borrowed session builds its own requests, whose wait for "100 Continue" cannot be
             # bounded: the body goes at once, without the header, rather than risk waiting forever.
             expect_continue = False
-        started = time.perf_counter()
+        clock = asyncio.get_running_loop().time
+        started = clock()
         if logger.isEnabledFor(logging.DEBUG):
             size = "no body" if body is None else f"{body.size} bytes" if body.size is not None else "chunked"
             logger.debug("sending %s %s (%s)", method, url.path, size)
@@ -446,6 +494,7 @@ class Transport:
                 allow_redirects=False,
                 **extra,
             ) as resp:
+                headers_at = clock()
                 content = await _read_bounded(resp, send.max_response_bytes, method, url)
                 response = Response(
                     status=resp.status,
@@ -454,6 +503,7 @@ class Transport:
                     content=content,
                     request_id=request_id(resp.headers),
                     client_request_id=headers.get(CLIENT_REQUEST_ID_HEADER),
+                    timings=_timings(started, payload, headers_at, clock()),
                 )
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as err:
             _scrub(err)
@@ -482,12 +532,25 @@ class Transport:
                 method,
                 url.path,
                 response.status,
-                (time.perf_counter() - started) * 1000,
+                (clock() - started) * 1000,
                 response.request_id,
             )
         if response.status >= 300 and (send.accept is None or not send.accept(response)):
             raise status_error(response)
         return response
+
+
+def _timings(
+    started: float, payload: _StreamPayload | None, headers_at: float, done_at: float
+) -> tuple[float, float, float]:
+    """Upload, service and download seconds of one attempt (see :class:`ResponseInfo`)."""
+    if payload is None:
+        written = started  # no body: the service's time starts with the request
+    else:
+        written = payload.written_at
+        if written is None or written > headers_at:
+            written = headers_at  # an answer before the whole body: the upload lasted until it
+    return written - started, headers_at - written, done_at - headers_at
 
 
 async def _read_bounded(resp: aiohttp.ClientResponse, limit: int, method: str, url: URL) -> bytes:
@@ -547,6 +610,7 @@ def json_decoder(decoder: msgspec.json.Decoder[T], what: str) -> Callable[[Respo
 
 def response_info(response: Response) -> ResponseInfo:
     """What a result tells of the response it was decoded from."""
+    timings = response.timings
     return ResponseInfo(
         status_code=response.status,
         reason=response.reason,
@@ -556,6 +620,9 @@ def response_info(response: Response) -> ResponseInfo:
         client_request_id=response.client_request_id,
         attempts=response.attempts,
         elapsed=response.elapsed,
+        upload_seconds=None if timings is None else timings[0],
+        service_seconds=None if timings is None else timings[1],
+        download_seconds=None if timings is None else timings[2],
     )
 
 

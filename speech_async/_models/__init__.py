@@ -39,6 +39,18 @@ class ResponseInfo:
     """How many attempts the call made: 1, or more after retries."""
     elapsed: float
     """Seconds from the call's first attempt to the whole body read, retry waits included."""
+    upload_seconds: float | None = None
+    """Seconds of the final attempt from its request's start (credentials fetched; the wait for a pooled
+    connection included) to its last body byte handed to the connection; ``0.0`` without a body.
+
+    When the server answered before the whole body was written, the time to that answer's headers
+    (what was written by then), and :attr:`service_seconds` is ``0.0``. ``None`` when not measured.
+    """
+    service_seconds: float | None = None
+    """Seconds of the final attempt from its last body byte written to the response's headers received:
+    the service's own time, the network's round trip included."""
+    download_seconds: float | None = None
+    """Seconds of the final attempt from the response's headers to its whole body read."""
 
 
 class WithResponse(msgspec.Struct, frozen=True, dict=True):

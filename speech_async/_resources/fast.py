@@ -8,11 +8,14 @@ costs a round trip.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 import msgspec
+from yarl import URL
 
 from .._audio import check_audio, check_audio_text, is_audio_url, open_source
 from .._bodies import JSON_CONTENT_TYPE, MultipartBody
@@ -47,6 +50,13 @@ _LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 _ENCODER: Final = msgspec.json.Encoder()
 _NO_OPTIONS: Final = TranscriptionOptions()
+_ACCEPT_JSON: Final = MappingProxyType({"Accept": JSON_CONTENT_TYPE})
+
+
+@functools.lru_cache(maxsize=64)
+def _transcribe_url(endpoint: URL, api_version: str) -> URL:
+    """The request URL, built once per endpoint and (checked) api-version."""
+    return (endpoint / TRANSCRIBE_PATH).update_query({"api-version": api_version})
 
 
 class FastOperations(AsyncResource):
@@ -122,9 +132,8 @@ class FastOperations(AsyncResource):
             # as the audio can be sent again.
             return await self._request(
                 "POST",
-                TRANSCRIBE_PATH,
-                query={"api-version": version},
-                headers={"Accept": JSON_CONTENT_TYPE},
+                _transcribe_url(ctx.endpoint, version),
+                headers=_ACCEPT_JSON,
                 decode=decode_result,
                 body=body,
                 idempotent=True,

@@ -11,6 +11,7 @@ is here too.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, Literal
@@ -139,7 +140,7 @@ class ShortAudioOperations(AsyncResource):
                 "or pass output_format='detailed'"
             )
         ctx = self._ctx
-        url = short_audio_url(
+        url = _url(
             ctx.short_audio_base,
             mode=mode,
             language=language,
@@ -249,6 +250,32 @@ def short_audio_url(
             raise InvalidOptionsError(f"endpoint_id {endpoint_id!r} is not a custom speech endpoint id (a GUID)")
         query["cid"] = endpoint_id
     return (base / "speech/recognition" / mode / _PATH).with_query(query)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_url(
+    base: URL, mode: str, language: str, output_format: str, profanity: str | None, endpoint_id: str | None
+) -> URL:
+    return short_audio_url(
+        base, mode=mode, language=language, output_format=output_format, profanity=profanity, endpoint_id=endpoint_id
+    )
+
+
+def _url(
+    base: URL,
+    *,
+    mode: str,
+    language: str,
+    output_format: str,
+    profanity: str | None,
+    endpoint_id: str | None,
+) -> URL:
+    """:func:`short_audio_url`, built and checked once per client and set of parameters (a miss raises anew)."""
+    if all(value is None or type(value) is str for value in (mode, language, output_format, profanity, endpoint_id)):
+        return _cached_url(base, mode, language, output_format, profanity, endpoint_id)
+    return short_audio_url(  # not text (a caller's mistake, or a str subclass): checked, never cached
+        base, mode=mode, language=language, output_format=output_format, profanity=profanity, endpoint_id=endpoint_id
+    )
 
 
 def assessment_header(assessment: PronunciationAssessment) -> str:
