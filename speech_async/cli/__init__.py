@@ -35,6 +35,7 @@ _COMMAND_MODULES: Final = (
     "transcribe",
     "recognize",
     "batch",
+    "bench",
     "emulator",
     "demo",
 )
