@@ -60,12 +60,20 @@ test-pythons: $(AZURITE_STAMP)
 		fi; \
 	done
 
+# Every benchmark, each printing its figures as ratios to a baseline measured in the same run (JSON in
+# benchmarks/results/). The defaults take about 6 minutes on a 2-core box; `make bench QUICK=1` is a smoke
+# run (tiny sizes, one repetition) of a minute or two, as CI would do it.
 bench: $(VENV)/.dev-deps $(AZURITE_STAMP)
-	$(PY) -m benchmarks.upload_memory
-	$(PY) -m benchmarks.batch_memory
-	$(PY) -m benchmarks.soak
-	$(PY) -m benchmarks.token_cache
-	$(PY) -m benchmarks.bulk
+	$(PY) -m benchmarks.request_cpu $(if $(QUICK),--quick)
+	$(PY) -m benchmarks.short_audio_cpu $(if $(QUICK),--quick,--repetitions 2)
+	$(PY) -m benchmarks.decode $(if $(QUICK),--quick,--repetitions 2)
+	$(PY) -m benchmarks.loop_lag $(if $(QUICK),--quick,--repetitions 2)
+	$(PY) -m benchmarks.upload_sources $(if $(QUICK),--quick)
+	$(PY) -m benchmarks.upload_memory $(if $(QUICK),--size-mib 16)
+	$(PY) -m benchmarks.batch_memory $(if $(QUICK),--size-mib 16 --files 10)
+	$(PY) -m benchmarks.soak $(if $(QUICK),--calls 100)
+	$(PY) -m benchmarks.token_cache $(if $(QUICK),--hours 0.5)
+	$(PY) -m benchmarks.bulk $(if $(QUICK),--files 100 --repetitions 1)
 
 # The wheel and the sdist in dist/ (hatchling from the dev extra: no build isolation, no download).
 dist: $(VENV)/.dev-deps
