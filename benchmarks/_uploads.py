@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import statistics
 import sys
 import time
@@ -43,6 +44,30 @@ def write_wav(path: Path, size: int) -> None:
             piece = block[: min(MIB, remaining)]
             out.write(piece)
             remaining -= len(piece)
+
+
+def run_uploads(
+    measure: str, tag: str, size: int, scenarios: tuple[str, ...], repetitions: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Each scenario uploading a ``size``-byte WAV to the minimal server, in a fresh process per repetition.
+
+    The WAV (and a small one for the warm-up) is written to :data:`WORK` under ``tag`` and removed after;
+    ``measure`` is ``"lag"`` or ``"memory"``. Returns every run's figures by scenario.
+    """
+    from benchmarks._support import run_rotated, start_server, stop
+
+    WORK.mkdir(exist_ok=True)
+    big, small = WORK / f"{tag}-{os.getpid()}-big.wav", WORK / f"{tag}-{os.getpid()}-small.wav"
+    write_wav(big, size)
+    write_wav(small, 64000)
+    server, url = start_server()
+    try:
+        common = ["--measure", measure, "--url", url, "--big", str(big), "--small", str(small)]
+        return run_rotated("benchmarks._uploads", scenarios, repetitions, lambda _name: common)
+    finally:
+        stop(server)
+        big.unlink(missing_ok=True)
+        small.unlink(missing_ok=True)
 
 
 class _Ticker:

@@ -16,14 +16,13 @@ ratios. Baseline: ``aiohttp-file``, bare aiohttp ``FormData`` with the open file
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks._support import median_ratio, run_rotated, spread, start_server, stop, write_results
-from benchmarks._uploads import WORK, write_wav
+from benchmarks._support import median_ratio, spread, write_results
+from benchmarks._uploads import run_uploads
 
 BASELINE = "aiohttp-file"
 SCENARIOS = ("aiohttp-file", "path", "bytes", "file", "async-file", "iter")
@@ -40,18 +39,7 @@ def main() -> int:
         args.size_mb = 4.0
         if "--repetitions" not in sys.argv:
             args.repetitions = 1
-    WORK.mkdir(exist_ok=True)
-    big, small = WORK / f"lag-{os.getpid()}-{args.size_mb:g}mb.wav", WORK / f"lag-{os.getpid()}-small.wav"
-    write_wav(big, int(args.size_mb * 1e6))
-    write_wav(small, 64000)
-    server, url = start_server()
-    try:
-        common = ["--measure", "lag", "--url", url, "--big", str(big), "--small", str(small)]
-        rows = run_rotated("benchmarks._uploads", SCENARIOS, args.repetitions, lambda _name: common)
-    finally:
-        stop(server)
-        big.unlink(missing_ok=True)
-        small.unlink(missing_ok=True)
+    rows = run_uploads("lag", "lag", int(args.size_mb * 1e6), SCENARIOS, args.repetitions)
     return report(args, rows)
 
 

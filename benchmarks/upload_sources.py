@@ -17,14 +17,13 @@ same against the emulator, with issue 2's targets.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks._support import median_ratio, run_rotated, spread, start_server, stop, write_results
-from benchmarks._uploads import KINDS, MIB, WORK, write_wav
+from benchmarks._support import median_ratio, spread, write_results
+from benchmarks._uploads import KINDS, MIB, run_uploads
 
 BASELINE = "aiohttp-file"
 SCENARIOS = KINDS
@@ -41,18 +40,7 @@ def main() -> int:
         args.size_mib = 4.0
         if "--repetitions" not in sys.argv:
             args.repetitions = 1
-    WORK.mkdir(exist_ok=True)
-    big, small = WORK / f"sources-{os.getpid()}-{args.size_mib:g}mib.wav", WORK / f"sources-{os.getpid()}-small.wav"
-    write_wav(big, int(args.size_mib * MIB))
-    write_wav(small, 64000)
-    server, url = start_server()
-    try:
-        common = ["--measure", "memory", "--url", url, "--big", str(big), "--small", str(small)]
-        rows = run_rotated("benchmarks._uploads", SCENARIOS, args.repetitions, lambda _name: common)
-    finally:
-        stop(server)
-        big.unlink(missing_ok=True)
-        small.unlink(missing_ok=True)
+    rows = run_uploads("memory", "sources", int(args.size_mib * MIB), SCENARIOS, args.repetitions)
     return report(args, rows)
 
 
