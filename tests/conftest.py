@@ -81,9 +81,13 @@ async def no_leaks() -> AsyncIterator[None]:
     current = asyncio.current_task()
     leaked_tasks: set[asyncio.Task[Any]] = set()
     leaked_fds: dict[int, str] = {}
-    for _ in range(50):  # closing transports and cancelled tasks finish over a few loop turns
+    for attempt in range(50):  # closing transports and cancelled tasks finish over a few loop turns
         await asyncio.sleep(0.01)
-        gc.collect()
+        if attempt:
+            # A full collection is slow with the session's large heap, and it can only close what is
+            # left (a descriptor held by a cycle), never open more: it is worth it only once a first
+            # look has found something still open or running.
+            gc.collect()
         leaked_tasks = {
             t
             for t in asyncio.all_tasks() - tasks_before
