@@ -56,7 +56,9 @@ class Conn:
         if "content-length" in seen.headers:
             remaining = int(seen.headers["content-length"])
             while remaining > 0 and (limit is None or len(seen.body) < limit):
-                chunk = await self.reader.read(min(remaining, 256 * 1024))
+                # Never past the limit: a body already buffered whole must still count as cut there.
+                wanted = min(remaining, 256 * 1024) if limit is None else min(remaining, limit - len(seen.body))
+                chunk = await self.reader.read(wanted)
                 if not chunk:
                     return bytes(seen.body)
                 seen.body += chunk
