@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import msgspec
 
 __all__ = (
     "RESULTS",
+    "Load",
     "PeakSampler",
     "machine",
     "median_ratio",
@@ -268,3 +269,41 @@ class BareSimpleResult(msgspec.Struct, rename="pascal"):
 
 
 BARE_DECODER = msgspec.json.Decoder(BareResult)
+
+
+class Load:
+    """Calls ``one(item)`` over ``items``, ``concurrency`` at a time, counting the calls that fail.
+
+    A call fails when it raises (the first three are printed, under ``label``) or when ``ok`` of its
+    answer is false. :meth:`measure` runs a warm-up (imports, the pool filled with connections), then
+    times the whole list: wall seconds and this process's CPU seconds.
+    """
+
+    def __init__(self, label: str, items: Sequence[Any], concurrency: int, ok: Callable[[Any], bool] = bool) -> None:
+        self.label = label
+        self.items = items
+        self.concurrency = concurrency
+        self.ok = ok
+        self.failures = 0
+
+    async def run(self, one: Callable[[Any], Awaitable[Any]], count: int) -> None:
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def call(item: Any) -> None:
+            async with semaphore:
+                try:
+                    answer = await one(item)
+                except Exception as err:
+                    self.failures += 1
+                    if self.failures <= 3:
+                        print(f"{self.label}: {type(err).__name__}: {err}", file=sys.stderr)
+                    return
+                self.failures += not self.ok(answer)
+
+        await asyncio.gather(*(call(self.items[i]) for i in range(count)))
+
+    async def measure(self, one: Callable[[Any], Awaitable[Any]]) -> tuple[float, float]:
+        await self.run(one, min(self.concurrency, len(self.items)))
+        started, cpu = time.perf_counter(), time.process_time()
+        await self.run(one, len(self.items))
+        return time.perf_counter() - started, time.process_time() - cpu

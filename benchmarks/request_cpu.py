@@ -34,8 +34,6 @@ import asyncio
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +41,7 @@ import msgspec
 
 from benchmarks._support import (
     BARE_DECODER,
+    Load,
     file_chunks,
     median_ratio,
     run_rotated,
@@ -67,31 +66,8 @@ async def _child(name: str, url: str, folder: Path, requests: int, concurrency: 
     paths = sorted(str(path) for path in folder.iterdir())[:requests]  # noqa: ASYNC240 - before the timed part
     paths = [paths[i % len(paths)] for i in range(requests)]
     datas = [Path(p).read_bytes() for p in paths] if "bytes" in name else []  # noqa: ASYNC240 - the caller's buffers
-    failures = 0
-
-    async def drive(one: Callable[[int], Awaitable[int]], count: int) -> None:
-        nonlocal failures
-        semaphore = asyncio.Semaphore(concurrency)
-
-        async def run(index: int) -> None:
-            nonlocal failures
-            async with semaphore:
-                try:
-                    phrases = await one(index)
-                except Exception as err:
-                    failures += 1
-                    if failures <= 3:
-                        print(f"{name}: {type(err).__name__}: {err}", file=sys.stderr)
-                    return
-                failures += phrases != 1
-
-        await asyncio.gather(*(run(i) for i in range(count)))
-
-    async def measured(one: Callable[[int], Awaitable[int]]) -> tuple[float, float]:
-        await drive(one, min(concurrency, requests))  # warm-up: imports, the pool full of connections
-        started, cpu = time.perf_counter(), time.process_time()
-        await drive(one, requests)
-        return time.perf_counter() - started, time.process_time() - cpu
+    load = Load(name, range(requests), concurrency, ok=lambda phrases: phrases == 1)
+    measured = load.measure
 
     if name.startswith("aiohttp"):
         import aiohttp
@@ -156,7 +132,7 @@ async def _child(name: str, url: str, folder: Path, requests: int, concurrency: 
                 return len(result.phrases)
 
             seconds, cpu = await measured(one_client)
-    return {"name": name, "requests": requests, "seconds": seconds, "cpu": cpu, "failures": failures}
+    return {"name": name, "requests": requests, "seconds": seconds, "cpu": cpu, "failures": load.failures}
 
 
 def main() -> int:

@@ -31,8 +31,7 @@ import asyncio
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ import msgspec
 
 from benchmarks._support import (
     BareSimpleResult,
+    Load,
     file_chunks,
     median_ratio,
     run_rotated,
@@ -74,30 +74,8 @@ async def _child(kind: str, url: str, folder: Path, requests: int, concurrency: 
     files = sorted(str(path) for path in folder.iterdir())  # noqa: ASYNC240 - before the timed part
     paths = [files[i % len(files)] for i in range(requests)]
     buffers = {p: Path(p).read_bytes() for p in files} if "bytes" in kind else {}  # noqa: ASYNC240
-    failures = 0
-
-    async def drive(one: Callable[[str], Awaitable[bool]], count: int) -> None:
-        semaphore = asyncio.Semaphore(concurrency)
-
-        async def run(path: str) -> None:
-            nonlocal failures
-            async with semaphore:
-                try:
-                    ok = await one(path)
-                except Exception as err:
-                    failures += 1
-                    if failures <= 3:
-                        print(f"{kind}: {type(err).__name__}: {err}", file=sys.stderr)
-                    return
-                failures += not ok
-
-        await asyncio.gather(*(run(paths[i]) for i in range(count)))
-
-    async def measured(one: Callable[[str], Awaitable[bool]]) -> tuple[float, float]:
-        await drive(one, min(concurrency, requests))
-        started, cpu = time.perf_counter(), time.process_time()
-        await drive(one, requests)
-        return time.perf_counter() - started, time.process_time() - cpu
+    load = Load(kind, paths, concurrency)
+    measured = load.measure
 
     if kind.startswith("aiohttp"):
         import aiohttp
@@ -132,7 +110,7 @@ async def _child(kind: str, url: str, folder: Path, requests: int, concurrency: 
                 return result.succeeded
 
             seconds, cpu = await measured(one_client)
-    return {"name": kind, "requests": requests, "seconds": seconds, "cpu": cpu, "failures": failures}
+    return {"name": kind, "requests": requests, "seconds": seconds, "cpu": cpu, "failures": load.failures}
 
 
 def main() -> int:
