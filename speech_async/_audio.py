@@ -55,6 +55,11 @@ __all__ = [
 CHUNK_SIZE: Final = 256 * 1024
 """Bytes read and written at a time: large enough to keep thread hops rare, small enough for flat memory."""
 
+MEMORY_CHUNK_SIZE: Final = 1024 * 1024
+"""Bytes of audio in memory written at a time: slices cost no read, so they are larger (a short-audio
+request of up to 30 s goes in one write), and still small enough that the transient copy some Python
+versions make of each write stays small."""
+
 SPOOL_PREFIX: Final = "speech-async-"
 SPOOL_SUFFIX: Final = ".audio"
 """Spool files are ``speech-async-*.audio`` in :func:`tempfile.gettempdir`, deleted when the call ends."""
@@ -66,6 +71,9 @@ _MIB: Final = 1024 * 1024
 _OPEN_FLAGS: Final = (
     os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 )
+
+_PREAD: Final[Callable[[int, int, int], bytes] | None] = getattr(os, "pread", None)
+"""Positional reads (POSIX): they neither need a seek nor move a descriptor's shared position."""
 
 _TOO_MANY_FILES: Final = frozenset({errno.EMFILE, errno.ENFILE})
 _DESCRIPTOR_PATIENCE: Final = 10.0
@@ -111,6 +119,15 @@ class AudioSource:
         """Whether another pass would yield the same bytes from the start."""
         return True
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether the whole audio is already in memory (bytes, a buffer, a ``BytesIO``): nothing to read."""
+        return False
+
+    def whole(self) -> bytes | memoryview | None:
+        """The whole audio, to write at once: immutable bytes of at most :data:`MEMORY_CHUNK_SIZE`, else ``None``."""
+        return None
+
     def chunks(self) -> AsyncGenerator[bytes | memoryview, None]:
         """Start a pass over the audio from its beginning."""
         if not self.replayable:
@@ -120,7 +137,7 @@ class AudioSource:
             )
         return self._checked(self._read())
 
-    async def head(self) -> bytes | None:
+    async def head(self) -> bytes | memoryview | None:
         """The first bytes of the audio (up to 64 KiB), without using up a pass; ``None`` if unknowable."""
         return None
 
@@ -182,6 +199,15 @@ class _BytesSource(AudioSource):
         self._release = release
         self._copy = not isinstance(data.obj, bytes)
 
+    @property
+    def in_memory(self) -> bool:
+        return True
+
+    def whole(self) -> bytes | memoryview | None:
+        # Not a mutable buffer's: its chunks are copies (see above), and a copy of it all is not free.
+        data = self._data
+        return data if not self._copy and data.nbytes <= MEMORY_CHUNK_SIZE else None
+
     def chunks(self) -> AsyncGenerator[bytes | memoryview, None]:
         # Bytes in memory cannot grow, shrink or fail, and their size was checked against the limit when
         # the source was opened: a pass needs none of the checks of _checked, nor its extra generator.
@@ -190,12 +216,14 @@ class _BytesSource(AudioSource):
     async def _read(self) -> AsyncGenerator[bytes | memoryview, None]:
         data = self._data
         copy = self._copy
-        for start in range(0, len(data), CHUNK_SIZE):
-            end = start + CHUNK_SIZE
+        for start in range(0, len(data), MEMORY_CHUNK_SIZE):
+            end = start + MEMORY_CHUNK_SIZE
             yield data[start:end].tobytes() if copy else data[start:end]
 
-    async def head(self) -> bytes | None:
-        return self._data[:HEAD_BYTES].tobytes()
+    async def head(self) -> bytes | memoryview | None:
+        # A view of immutable bytes costs nothing; a mutable buffer's is copied, like its chunks.
+        head = self._data[:HEAD_BYTES]
+        return head.tobytes() if self._copy else head
 
     async def aclose(self) -> None:
         if self._release is not None:
@@ -204,7 +232,12 @@ class _BytesSource(AudioSource):
 
 
 class _PathSource(AudioSource):
-    """A regular file, opened for each pass and closed at its end; optionally deleted by :meth:`aclose`."""
+    """A regular file: its head from memory, then the rest from the file, opened for each pass and closed at its end.
+
+    The head was read (and checked) when the source was opened; every pass sends those very bytes again
+    and reads the file only from where they end, so no byte is read twice and a file no larger than
+    its head costs no thread hop at all. Optionally deleted by :meth:`aclose`.
+    """
 
     def __init__(self, path: str, shown: str, size: int, head: bytes, filename: str, *, delete: bool = False) -> None:
         super().__init__(size=size, filename=filename)
@@ -216,30 +249,34 @@ class _PathSource(AudioSource):
         self._open_passes = 0
 
     async def _read(self) -> AsyncIterator[bytes | memoryview]:
-        # One worker-thread call opens the file, checks it and reads its first chunk (and, for a file
-        # that fits in one chunk, finds its end and closes it): a small file costs one thread hop a pass.
         expected = self.size
         assert expected is not None
-        file, chunk, done = await _patiently(
-            lambda: _acquire(functools.partial(_open_for_pass, self._path, self._shown, expected), _close_opened_pass),
-            self._shown,
-        )
+        head = self._head
+        offset = len(head)
+        if head:
+            yield head
+        if offset >= expected:
+            return  # the whole file (one that grew since is refused by the pass's own count)
+        # One worker-thread call opens the file, checks it and reads the next chunk (and, for a file
+        # whose rest fits in one chunk, finds its end and closes it).
+        opening = functools.partial(_open_for_pass, self._path, self._shown, offset, expected - offset)
+        fd, chunk, done = await _patiently(lambda: _acquire(opening, _close_opened_pass), self._shown)
         self._open_passes += 1
         try:
-            sent = 0
             while True:
                 if chunk:
-                    sent += len(chunk)
+                    offset += len(chunk)
                     yield chunk
                 if done:
                     break
-                chunk, done = await _in_thread(_read_path_chunk, file, expected - sent, self._shown)
+                chunk, done = await _in_thread(_read_path_chunk, fd, offset, expected - offset, self._shown)
         finally:
             self._open_passes -= 1
             try:
-                if not file.closed:
-                    # The buffered file's lock makes this close wait for a read still running in its thread.
-                    await _release(functools.partial(_close_quietly, file))
+                if not done:
+                    # Every read of the pass has ended (a cancelled hop still waits for its thread), so
+                    # the descriptor is closed with nothing reading it.
+                    await _release(functools.partial(_close_fd_quietly, fd))
             finally:
                 if self._closed and self._open_passes == 0:
                     await self._remove()
@@ -260,30 +297,37 @@ class _PathSource(AudioSource):
 
 
 class _SyncFileSource(AudioSource):
-    """A caller's file object; read in a worker thread, rewound to where it stood for every pass.
+    """A caller's file object: its head from memory, then the rest read in a worker thread, for every pass.
 
-    Its head is read when it is measured (the same thread hop), and each pass rewinds it and reads its
-    first chunk in one hop; the end of a file that fits in one chunk is found by that same read.
+    Its head is read when it is measured (one thread hop); each pass sends those bytes again and reads
+    on from where they end, so a file no larger than its head costs no hop a pass. A plain read-only
+    file (``open(path, "rb")``) on a system with ``pread`` is read at explicit offsets, which never
+    moves its position; any other seekable file is sought to each chunk, which leaves it at its end.
     """
 
-    def __init__(self, file: IO[bytes], start: int, size: int, filename: str, head: bytes) -> None:
+    def __init__(self, file: IO[bytes], start: int, size: int, filename: str, head: bytes, *, positional: bool) -> None:
         super().__init__(size=size, filename=filename)
         self._file = file
         self._start = start
         self._head = head
+        self._positional = positional
 
     async def _read(self) -> AsyncIterator[bytes | memoryview]:
         file = self._file
         expected = self.size
         assert expected is not None
-        start: int | None = self._start
-        sent = 0
+        head = self._head
+        sent = len(head)
+        if head:
+            yield head
+        if sent >= expected:
+            return
+        read = _read_file_at if self._positional else _read_file_chunk
         while True:
             try:
-                chunk, done = await _in_thread(_read_file_chunk, file, start, expected - sent)
+                chunk, done = await _in_thread(read, file, self._start + sent, expected - sent)
             except Exception as err:
                 raise _source_failure(self.filename, err) from err
-            start = None
             if chunk:
                 data = _require_bytes(chunk, self.filename)
                 sent += len(data)
@@ -459,11 +503,12 @@ async def open_source(audio: object, *, filename: str | None, upload: UploadLimi
 
 
 async def _open(audio: object, filename: str | None) -> AudioSource:
+    # Bytes first: a type check, where os.PathLike's is an ABC's (and paths cost a thread hop anyway).
+    if isinstance(audio, bytes | bytearray | memoryview):
+        return _BytesSource(_byte_view(cast("bytes | bytearray | memoryview", audio)), filename or "audio")
     if isinstance(audio, str | os.PathLike):
         path = os.fspath(cast("str | os.PathLike[str]", audio))
         return await _open_path(path, filename or os.path.basename(path) or "audio")
-    if isinstance(audio, bytes | bytearray | memoryview):
-        return _BytesSource(_byte_view(cast("bytes | bytearray | memoryview", audio)), filename or "audio")
     if isinstance(audio, io.BytesIO):
         return _open_bytesio(audio, filename)
     if isinstance(audio, io.TextIOBase):
@@ -539,7 +584,7 @@ def _inspect_path(path: str) -> tuple[str, int, bytes]:
             raise InvalidAudioError(f"the audio file {path!r} is empty (0 bytes)")
         head = b""
         while len(head) < HEAD_BYTES:
-            more = os.read(fd, HEAD_BYTES - len(head))
+            more = _read_at(fd, HEAD_BYTES - len(head), len(head))
             if not more:
                 break
             head += more
@@ -548,11 +593,11 @@ def _inspect_path(path: str) -> tuple[str, int, bytes]:
     return os.path.abspath(path), opened.st_size, head
 
 
-def _open_for_pass(path: str, shown: str, size: int) -> tuple[io.BufferedReader, bytes, bool]:
-    """In a worker thread: open a checked file again for one pass and read its first chunk.
+def _open_for_pass(path: str, shown: str, offset: int, remaining: int) -> tuple[int, bytes, bool]:
+    """In a worker thread: open a checked file again for one pass and read its chunk at ``offset``.
 
-    Refuses the file if it is no longer regular. Returns the file, the chunk and whether the pass has
-    ended; a file that ended is closed already.
+    Refuses the file if it is no longer regular. Returns the descriptor, the chunk and whether the pass
+    has ended; a pass that ended has closed the descriptor already.
     """
     try:
         fd = os.open(path, _OPEN_FLAGS)
@@ -564,33 +609,40 @@ def _open_for_pass(path: str, shown: str, size: int) -> tuple[io.BufferedReader,
         kind = _not_regular(os.fstat(fd).st_mode)
         if kind is not None:
             raise AudioSourceError(f"the audio file {shown!r} changed since it was checked: it is now {kind}")
-        file = open(fd, "rb")  # noqa: SIM115 - closed at the end of the pass (or below)
+        chunk, done = _read_path_chunk(fd, offset, remaining, shown)
     except BaseException:
-        os.close(fd)
+        _close_fd_quietly(fd)
         raise
-    try:
-        chunk, done = _read_path_chunk(file, size, shown)
-    except BaseException:
-        _close_quietly(file)
-        raise
-    return file, chunk, done
+    return fd, chunk, done
 
 
-def _read_path_chunk(file: io.BufferedReader, remaining: int, shown: str) -> tuple[bytes, bool]:
-    """In a worker thread: the next chunk of a pass over a path, and whether the pass ended (the file is closed then).
+def _read_path_chunk(fd: int, offset: int, remaining: int, shown: str) -> tuple[bytes, bool]:
+    """In a worker thread: the chunk at ``offset``, and whether the pass ended (the descriptor is closed then).
 
     Asking for one byte more than the ``remaining`` bytes finds the end with the same read (a file that
     grew gives that byte, and the pass fails on it); a read that gives nothing is the end too.
     """
     want = min(CHUNK_SIZE, max(remaining, 0) + 1)
     try:
-        chunk = file.read(want)
+        chunk = _read_at(fd, want, offset)
     except OSError as err:
         raise AudioSourceError(f"reading {shown!r} failed: {err.strerror or err}") from err
     done = not chunk or _ended(chunk, want, remaining)
     if done:
-        _close_quietly(file)
+        _close_fd_quietly(fd)
     return chunk, done
+
+
+def _read_at(fd: int, size: int, offset: int) -> bytes:
+    """Up to ``size`` bytes at ``offset`` of a descriptor of our own: one ``pread``, where the system has it.
+
+    One system call, so one release of the GIL: each release while the loop's thread wants the GIL is a
+    pair of context switches, the largest cost of a thread hop. (Elsewhere: a seek, then a read.)
+    """
+    if _PREAD is not None:
+        return _PREAD(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)
 
 
 def _ended(chunk: object, want: int, remaining: int) -> bool:
@@ -605,8 +657,10 @@ def _ended(chunk: object, want: int, remaining: int) -> bool:
     return size == remaining and size < want
 
 
-def _close_opened_pass(opened: tuple[io.BufferedReader, bytes, bool]) -> None:
-    _close_quietly(opened[0])
+def _close_opened_pass(opened: tuple[int, bytes, bool]) -> None:
+    fd, _chunk, done = opened
+    if not done:
+        _close_fd_quietly(fd)
 
 
 def _not_regular(mode: int) -> str | None:
@@ -701,43 +755,81 @@ async def _open_sync_file(file: IO[bytes], filename: str | None) -> AudioSource:
         raise _source_failure(name, err) from err
     if measured is None:
         return await _open_stream(_sync_chunks(file), name)
-    start, size, head = measured
+    start, size, head, positional = measured
     if size == 0:
         raise InvalidAudioError(f"the audio file object {name!r} has no bytes left to read")
-    return _SyncFileSource(file, start, size, name, _as_bytes(head, name))
+    return _SyncFileSource(file, start, size, name, _as_bytes(head, name), positional=positional)
 
 
-def _measure_sync(file: IO[bytes]) -> tuple[int, int, object] | None:
-    """In a worker thread: where a seekable file stands, how many bytes it has left, and its head.
+def _measure_sync(file: IO[bytes]) -> tuple[int, int, object, bool] | None:
+    """In a worker thread: where a seekable file stands, how many bytes it has left, its head, and how to read it.
 
-    ``None`` if it cannot seek (a one-shot stream). The file is left where it stood.
+    ``None`` if it cannot seek (a one-shot stream). The file is left where it stood. The last item says
+    whether it can be read at explicit offsets (:func:`_positional_fd`).
     """
     try:
         if not file.seekable():
             return None
         start = file.tell()
+        fd = _positional_fd(file)
+        if fd is not None:
+            info = os.fstat(fd)
+            if stat.S_ISREG(info.st_mode):
+                size = max(info.st_size - start, 0)
+                return start, size, _read_at(fd, min(HEAD_BYTES, size), start) if size else b"", True
         end = file.seek(0, io.SEEK_END)
         file.seek(start)
     except (OSError, ValueError, AttributeError):
         return None
     size = max(end - start, 0)
     if size == 0:
-        return start, 0, b""
+        return start, 0, b"", False
     try:
         head: object = file.read(HEAD_BYTES)
     finally:
         file.seek(start)
-    return start, size, head
+    return start, size, head, False
 
 
-def _read_file_chunk(file: IO[bytes], start: int | None, remaining: int) -> tuple[object, bool]:
-    """In a worker thread: (rewind to ``start``, then) read the next chunk of a caller's file; whether it ended.
+def _positional_fd(file: IO[bytes]) -> int | None:
+    """The descriptor of a plain read-only file, readable with ``pread`` behind the file object's back; else ``None``.
+
+    Only ``open(path, "rb")`` (a ``BufferedReader``, or an unbuffered ``FileIO``) qualifies: a file open
+    for writing may hold unwritten bytes in its buffer, and without ``pread`` a read would move the
+    position the file object thinks it has.
+    """
+    if _PREAD is None:
+        return None
+    kind = type(file)
+    if kind is io.FileIO:
+        if "+" in cast("io.FileIO", file).mode or not file.readable():
+            return None
+    elif kind is not io.BufferedReader:
+        return None
+    try:
+        return file.fileno()
+    except (OSError, ValueError):
+        return None
+
+
+def _read_file_at(file: IO[bytes], offset: int, remaining: int) -> tuple[bytes, bool]:
+    """In a worker thread: the chunk at ``offset`` of a plain read-only file, read with ``pread``; whether it ended.
+
+    The descriptor is asked of the file object for every chunk, so a file the caller has closed fails
+    here (``ValueError``) instead of reading whatever took its descriptor's number.
+    """
+    want = min(CHUNK_SIZE, max(remaining, 0) + 1)
+    chunk = _read_at(file.fileno(), want, offset)
+    return chunk, not chunk or _ended(chunk, want, remaining)
+
+
+def _read_file_chunk(file: IO[bytes], offset: int, remaining: int) -> tuple[object, bool]:
+    """In a worker thread: seek to ``offset`` and read the next chunk of a caller's file; whether it ended.
 
     Asking for one byte more than the ``remaining`` bytes finds the end of the file with the same read
     (a file that grew gives that byte, and the pass fails); a read that gives nothing is the end too.
     """
-    if start is not None:
-        file.seek(start)
+    file.seek(offset)
     want = min(CHUNK_SIZE, max(remaining, 0) + 1)
     chunk = file.read(want)
     return chunk, not chunk or _ended(chunk, want, remaining)
@@ -957,9 +1049,9 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-def _close_quietly(file: IO[bytes]) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        file.close()
+def _close_fd_quietly(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 def _unlink_quietly(path: str) -> None:

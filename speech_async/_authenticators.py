@@ -71,15 +71,20 @@ class _FixedAuthenticator:
 
 
 class _KeyAuthenticator(_FixedAuthenticator):
-    __slots__ = ("_credential",)
+    __slots__ = ("_checked", "_credential")
 
     def __init__(self, credential: SupportsKey) -> None:
         self._credential = credential
+        self._checked: str | None = None
 
     async def headers(self) -> Mapping[str, str]:
-        # Read the key on every request so that rotation takes effect at once; checked every time, since
-        # a key object of another library (AzureKeyCredential) takes any text on update().
-        return {SUBSCRIPTION_KEY_HEADER: check_secret(self._credential.key, "key")}
+        # Read the key on every request so that rotation takes effect at once; a new key is checked,
+        # since a key object of another library (AzureKeyCredential) takes any text on update(). The
+        # last key checked is known by identity (a str is immutable), so an unchanged key costs nothing.
+        key = self._credential.key
+        if key is not self._checked:
+            self._checked = check_secret(key, "key")
+        return {SUBSCRIPTION_KEY_HEADER: key}
 
     def __repr__(self) -> str:
         return "KeyAuthenticator(<redacted>)"

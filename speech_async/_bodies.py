@@ -59,6 +59,11 @@ class JsonBody:
         """The encoded document."""
         return self._data
 
+    @property
+    def memory(self) -> bytes:
+        """The encoded document, written at once."""
+        return self._data
+
     async def chunks(self) -> AsyncIterator[bytes | memoryview]:
         """The whole document, in one chunk."""
         yield self._data
@@ -78,6 +83,11 @@ class AudioBody:
     def replayable(self) -> bool:
         """Whether the audio can be sent again."""
         return self._source.replayable
+
+    @property
+    def memory(self) -> bytes | memoryview | None:
+        """The audio itself, when it is small bytes in memory sent with its length (see ``AudioSource.whole``)."""
+        return None if self.size is None else self._source.whole()
 
     def chunks(self) -> AsyncIterator[bytes | memoryview]:
         """A fresh pass over the audio."""
@@ -132,6 +142,11 @@ class MultipartBody:
     def replayable(self) -> bool:
         """Whether the body can be produced again for another attempt."""
         return self._audio is None or self._audio.replayable
+
+    @property
+    def memory(self) -> None:
+        """Never: the parts are written one by one, the audio part streamed."""
+        return None
 
     async def chunks(self) -> AsyncIterator[bytes | memoryview]:
         """Produce the whole body, from the first delimiter to the closing one."""

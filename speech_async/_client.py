@@ -105,6 +105,11 @@ class _Lifecycle:
     def state(self) -> str:
         return self._state.value
 
+    def ready(self) -> Transport | None:
+        if self._state is _State.OPENED and self._loop is asyncio.get_running_loop():
+            return self._transport
+        return None
+
     async def ensure_open(self) -> Transport:
         if self._state is _State.OPENED:
             self._check_loop()

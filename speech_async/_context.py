@@ -53,6 +53,13 @@ class Lifecycle(Protocol):
         """Whether the client was closed (or its event loop ended)."""
         ...
 
+    def ready(self) -> Transport | None:
+        """The transport if it is open on the running loop (what every call after the first finds), else ``None``.
+
+        The cheap check of the common case, without a coroutine; :meth:`ensure_open` does the rest.
+        """
+        ...
+
     async def ensure_open(self) -> Transport:
         """The transport, opened on the running loop on first use.
 

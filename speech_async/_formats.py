@@ -38,7 +38,7 @@ _EXTENSIONS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every upload, and nothing changes one
 class AudioHead:
     """What the start of some audio says about it."""
 
@@ -56,7 +56,7 @@ class AudioHead:
     """Bits per sample (WAV)."""
 
 
-def sniff(head: bytes, total_size: int | None) -> AudioHead:
+def sniff(head: bytes | memoryview, total_size: int | None) -> AudioHead:
     """Identify the format from ``head`` (the first bytes) and, for WAV and FLAC, the duration."""
     if len(head) >= 12 and head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
         return _wav(head, total_size)
@@ -86,9 +86,9 @@ def format_for_extension(filename: str) -> str | None:
     return _EXTENSIONS.get(extension.lower()) if dot else None
 
 
-def describe_head(head: bytes) -> str:
+def describe_head(head: bytes | memoryview) -> str:
     """A short, safe description of bytes that are not audio, for error messages."""
-    sample = head[:16]
+    sample = bytes(head[:16])
     printable = 0
     while printable < len(sample) and (32 <= sample[printable] < 127 or sample[printable] in (9, 10, 13)):
         printable += 1
@@ -97,7 +97,7 @@ def describe_head(head: bytes) -> str:
     return f"bytes {sample.hex(' ')}"
 
 
-def _is_mpeg_frame(head: bytes) -> bool:
+def _is_mpeg_frame(head: bytes | memoryview) -> bool:
     # An MPEG audio frame header: 11 sync bits, a valid version and layer 3, and a bitrate index that
     # is neither "free" nor "bad". (AAC's ADTS has layer bits 00, so it is told apart.)
     if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
@@ -108,7 +108,7 @@ def _is_mpeg_frame(head: bytes) -> bool:
     return version != 0x01 and layer == 0x01 and bitrate not in (0x0, 0xF)
 
 
-def _wav(head: bytes, total_size: int | None) -> AudioHead:
+def _wav(head: bytes | memoryview, total_size: int | None) -> AudioHead:
     # Walk the RIFF chunks up to "data": "fmt " gives the encoding, "data" the length of the samples.
     codec: str | None = None
     rate = channels = bits = None
@@ -132,7 +132,7 @@ def _wav(head: bytes, total_size: int | None) -> AudioHead:
 
 
 def _wav_seconds(
-    head: bytes, data_size: int, start: int, byte_rate: int | None, total_size: int | None
+    head: bytes | memoryview, data_size: int, start: int, byte_rate: int | None, total_size: int | None
 ) -> float | None:
     if not byte_rate:
         return None
@@ -146,7 +146,7 @@ def _wav_seconds(
     return max(data_size, 0) / byte_rate
 
 
-def _ogg(head: bytes) -> AudioHead:
+def _ogg(head: bytes | memoryview) -> AudioHead:
     # The first page of an Ogg stream holds the codec's identification header; Opus calls it OpusHead
     # (RFC 7845: version, channel count, pre-skip, then the input sample rate).
     if len(head) < 27:
@@ -160,7 +160,7 @@ def _ogg(head: bytes) -> AudioHead:
     return AudioHead("OGG", None)
 
 
-def _flac_seconds(head: bytes) -> float | None:
+def _flac_seconds(head: bytes | memoryview) -> float | None:
     # STREAMINFO is the first metadata block: 20-bit sample rate and 36-bit total samples at bytes 18..26.
     if len(head) < 26 or head[4] & 0x7F != 0:
         return None

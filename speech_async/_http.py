@@ -12,7 +12,6 @@ import contextvars
 import logging
 import platform
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, TypeVar
@@ -49,7 +48,7 @@ from ._exceptions import (
     UnprocessableEntityError,
     UnsupportedMediaTypeError,
 )
-from ._headers import CLIENT_REQUEST_ID_HEADER, request_id
+from ._headers import CLIENT_REQUEST_ID_HEADER, new_client_request_id, request_id
 from ._models import ResponseInfo, WithResponse, attach_response
 from ._models._common import decode_error_body
 from ._retry import Cooldown, retry_delay
@@ -121,10 +120,17 @@ class Body(Protocol):
     def size(self) -> int | None: ...
     @property
     def content_type(self) -> str: ...
+    @property
+    def memory(self) -> bytes | memoryview | None:
+        """The whole body when it is in memory and small enough to be written at once, else ``None``."""
+        ...
+
     def chunks(self) -> AsyncIterator[bytes | memoryview]: ...
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though nothing changes one once built: a frozen dataclass's __init__ pays an
+# object.__setattr__ per field, and these are built for every request.
+@dataclass(slots=True)
 class Response:
     """A complete response: status, headers and the whole body.
 
@@ -144,21 +150,13 @@ class Response:
     timings: tuple[float, float, float] | None = None
 
     def final(self, attempts: int, elapsed: float) -> Response:
-        """This response as the call's last, with its count of attempts and time (cheaper than ``replace``)."""
-        return Response(
-            self.status,
-            self.reason,
-            self.headers,
-            self.content,
-            self.request_id,
-            self.client_request_id,
-            attempts,
-            elapsed,
-            self.timings,
-        )
+        """This response as the call's last, with its count of attempts and time (set in place: it is the last)."""
+        self.attempts = attempts
+        self.elapsed = elapsed
+        return self
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Send:
     """What every attempt of one logical request sends."""
 
@@ -206,7 +204,9 @@ class _StreamPayload(aiohttp.payload.Payload):
     The stall watch is one timer per upload, not one per chunk: every chunk written only records the
     loop's time, and the timer, when it fires, either finds progress since and re-arms itself for the
     new deadline, or stops the upload (``TimeoutError`` in the writer, as aiohttp expects a failed
-    write). It measures exactly "no progress for ``stall_timeout`` seconds".
+    write). Progress is a chunk written, or the connection's send buffer draining while a large chunk
+    is being written: it measures exactly "no progress for ``stall_timeout`` seconds". A body that is
+    whole in memory (:attr:`Body.memory`) is written at once, without a pass over its chunks.
     """
 
     def __init__(self, body: Body, stall_timeout: float | None) -> None:
@@ -223,6 +223,9 @@ class _StreamPayload(aiohttp.payload.Payload):
         """The loop's time when the whole body had been handed to the connection; ``None`` until then."""
         self._task: asyncio.Task[Any] | None = None
         self._watch: asyncio.TimerHandle | None = None
+        self._transport: asyncio.WriteTransport | None = None
+        self._buffered = 0
+        """The connection's send buffer when it was last looked at (after a write, or by the watch)."""
 
     async def write(self, writer: aiohttp.abc.AbstractStreamWriter) -> None:
         await self.write_with_length(writer, None)
@@ -237,7 +240,12 @@ class _StreamPayload(aiohttp.payload.Payload):
         stall = self._stall_timeout
         self.last_write = loop.time()
         if stall is not None and task is not None:
+            self._transport = getattr(writer, "transport", None)
             self._watch = loop.call_at(self.last_write + stall, self._check_progress, loop, task, stall)
+        memory = self._body.memory
+        if memory is not None:
+            await self._write_whole(writer, memory, loop, task)
+            return
         chunks = self._body.chunks()
         unyielded = 0
         try:
@@ -249,10 +257,8 @@ class _StreamPayload(aiohttp.payload.Payload):
                     await asyncio.sleep(0)
                     unyielded = 0
                 await writer.write(chunk)
-                size = len(chunk)
-                self.bytes_sent += size
-                unyielded += size
-                self.last_write = loop.time()
+                self._wrote(len(chunk), loop)
+                unyielded += len(chunk)
             self.written_at = self.last_write
         except asyncio.CancelledError:
             if self.stalled and _uncancel(task):
@@ -262,14 +268,48 @@ class _StreamPayload(aiohttp.payload.Payload):
             self.failure = exc
             raise
         finally:
-            watch, self._watch = self._watch, None
-            if watch is not None:
-                watch.cancel()
+            self._unwatch()
             await chunks.aclose()  # type: ignore[attr-defined]
+
+    async def _write_whole(
+        self,
+        writer: aiohttp.abc.AbstractStreamWriter,
+        memory: bytes | memoryview,
+        loop: asyncio.AbstractEventLoop,
+        task: asyncio.Task[Any] | None,
+    ) -> None:
+        try:
+            await writer.write(memory)
+            self._wrote(len(memory), loop)
+            self.written_at = self.last_write
+        except asyncio.CancelledError:
+            if self.stalled and _uncancel(task):
+                raise TimeoutError from None
+            raise
+        finally:
+            self._unwatch()
+
+    def _wrote(self, size: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.bytes_sent += size
+        self.last_write = loop.time()
+        transport = self._transport
+        if transport is not None:
+            self._buffered = transport.get_write_buffer_size()
+
+    def _unwatch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
 
     def _check_progress(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], stall: float) -> None:
         if self._watch is None or task.done():
             return
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            buffered = transport.get_write_buffer_size()
+            if buffered < self._buffered:
+                self.last_write = loop.time()  # a large write still under way: the connection takes its bytes
+            self._buffered = buffered
         due = self.last_write + stall
         if loop.time() < due:
             self._watch = loop.call_at(due, self._check_progress, loop, task, stall)
@@ -277,6 +317,12 @@ class _StreamPayload(aiohttp.payload.Payload):
         self._watch = None
         self.stalled = True
         task.cancel()
+
+    @property
+    def running(self) -> bool:
+        """Whether the body writer's task is still running (then :meth:`settle` has to stop it)."""
+        task = self._task
+        return task is not None and not task.done()
 
     async def settle(self) -> None:
         """Wait until the body writer has ended, stopping it if it still runs.
@@ -370,7 +416,8 @@ class Transport:
         policy = self._retry if retry is None else retry
         limits = self._timeouts if timeouts is None else timeouts
         headers = dict(headers)
-        headers.setdefault(CLIENT_REQUEST_ID_HEADER, str(uuid.uuid4()))
+        if CLIENT_REQUEST_ID_HEADER not in headers:
+            headers[CLIENT_REQUEST_ID_HEADER] = new_client_request_id()
         most = self._max_response_bytes if max_response_bytes is None else max_response_bytes
         send = _Send(method, url, headers, body, limits, expect_continue, most, accept)
         if limits.total is None:
@@ -410,7 +457,8 @@ class Transport:
         reauthenticated = False
         while True:
             attempt += 1
-            await self.cooldown.wait()
+            if self.cooldown.active:
+                await self.cooldown.wait()
             # A fresh dict per attempt: the borrowed-session path adds a User-Agent to what it sends.
             sent_headers = dict(headers)
             try:
@@ -483,7 +531,11 @@ class Transport:
         if logger.isEnabledFor(logging.DEBUG):
             size = "no body" if body is None else f"{body.size} bytes" if body.size is not None else "chunked"
             logger.debug("sending %s %s (%s)", method, url.path, size)
-        token = _CONTINUE_WAIT.set(limits.expect_continue if limits.expect_continue is not None else limits.response)
+        token = (
+            _CONTINUE_WAIT.set(limits.expect_continue if limits.expect_continue is not None else limits.response)
+            if expect_continue
+            else None
+        )
         try:
             async with session.request(
                 method,
@@ -495,7 +547,12 @@ class Transport:
                 **extra,
             ) as resp:
                 headers_at = clock()
-                content = await _read_bounded(resp, send.max_response_bytes, method, url)
+                declared, most = resp.content_length, send.max_response_bytes
+                if declared is not None and declared <= most and "Content-Encoding" not in resp.headers:
+                    # The parser never reads past a declared length: the whole body is within the limit.
+                    content = await resp.read()
+                else:
+                    content = await _read_bounded(resp, most, method, url)
                 response = Response(
                     status=resp.status,
                     reason=resp.reason or "",
@@ -523,8 +580,9 @@ class Transport:
             _scrub(err)
             raise
         finally:
-            _CONTINUE_WAIT.reset(token)
-            if payload is not None:
+            if token is not None:
+                _CONTINUE_WAIT.reset(token)
+            if payload is not None and payload.running:
                 await payload.settle()
         if logger.isEnabledFor(logging.INFO):
             logger.info(

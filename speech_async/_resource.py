@@ -95,10 +95,13 @@ class AsyncResource:
 
     def _call_options(self, retry: object, timeout: object) -> CallOptions:
         """The options of one call: the context's defaults with the call's ``retry``/``timeout`` applied."""
+        if retry is None and timeout is None:
+            return self._ctx.call
         return self._ctx.call.override(retry, timeout)
 
     async def _ensure_open(self) -> Transport:
-        return await self._ctx.life.ensure_open()
+        life = self._ctx.life
+        return life.ready() or await life.ensure_open()
 
     async def _request(
         self,
@@ -120,7 +123,8 @@ class AsyncResource:
         ``url`` is a full URL, or a path under the resource endpoint; ``query`` is added to it.
         ``auth`` defaults to the client's authenticator; ``accept`` may declare an error status an answer.
         """
-        transport = await self._ensure_open()
+        life = self._ctx.life
+        transport = life.ready() or await life.ensure_open()
         target = url if isinstance(url, URL) else self._ctx.endpoint / url
         if query:
             target = target.update_query(query)

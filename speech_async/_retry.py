@@ -82,6 +82,11 @@ class Cooldown:
         self._until = max(self._until, self._clock() + seconds)
 
     @property
+    def active(self) -> bool:
+        """Whether requests are being held back now (a cheap check before awaiting :meth:`wait`)."""
+        return self._clock() < self._until
+
+    @property
     def remaining(self) -> float:
         """Seconds until requests may start again (0 when they may now)."""
         return max(self._until - self._clock(), 0.0)

@@ -105,7 +105,8 @@ class FastOperations(AsyncResource):
         call = self._call_options(retry, timeout)
         if filename is not None:
             _check_filename(filename)
-        await self._ensure_open()
+        if self._ctx.life.ready() is None:
+            await self._ctx.life.ensure_open()
         ctx = self._ctx
         options, version = resolve_options(options, api_version, ctx.api_version)
         if is_audio_url(audio):

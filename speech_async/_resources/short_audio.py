@@ -1,11 +1,12 @@
 """Short-audio recognition: ``POST /speech/recognition/{mode}/cognitiveservices/v1``.
 
 One request carries up to 60 seconds of WAV/PCM (16 kHz, 16-bit, mono) or Ogg/Opus audio as the raw
-body, sent with chunked transfer and ``Expect: 100-continue`` so the service starts recognizing while
-the audio is still arriving. The answer is a single final result. Everything that can be known before
-sending (language, options, the audio's format and length) is checked here first, by
-:class:`ShortAudioOperations`. The API's own way of taking Entra tokens (``aad#<resource id>#<token>``)
-is here too.
+body. Files and streams go with chunked transfer and ``Expect: 100-continue``, so the service starts
+recognizing while the audio is still arriving; bytes already in memory go with a ``Content-Length`` in
+one write (there is nothing to stream, and the wait for ``100 Continue`` would only hold them back).
+The answer is a single final result. Everything that can be known before sending (language, options,
+the audio's format and length) is checked here first, by :class:`ShortAudioOperations`. The API's own
+way of taking Entra tokens (``aad#<resource id>#<token>``) is here too.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class ShortAudioOperations(AsyncResource):
         profanity: Literal["masked", "removed", "raw"] | None = None,
         endpoint_id: str | None = None,
         pronunciation_assessment: PronunciationAssessment | Mapping[str, object] | None = None,
-        chunked: bool = True,
+        chunked: bool | None = None,
         filename: str | None = None,
         retry: RetryPolicy | int | None = None,
         timeout: Timeouts | float | None = None,
@@ -92,9 +93,10 @@ class ShortAudioOperations(AsyncResource):
     ) -> RecognitionResult:
         """Recognize up to 60 seconds of speech with the REST API for short audio.
 
-        The audio is streamed with chunked transfer, so the service recognizes while it arrives, and
-        the answer is one final result. It must be WAV (16-bit PCM, 16 kHz, mono) or Ogg/Opus; use
-        :meth:`transcribe` for longer audio or other formats.
+        Files and streams are sent with chunked transfer, so the service recognizes while the audio
+        arrives; bytes in memory go with a ``Content-Length`` in one write. The answer is one final
+        result. The audio must be WAV (16-bit PCM, 16 kHz, mono) or Ogg/Opus; use :meth:`transcribe`
+        for longer audio or other formats.
 
         Args:
             audio: A path, ``bytes``/``bytearray``/``memoryview``, a binary file object (sync or
@@ -108,8 +110,10 @@ class ShortAudioOperations(AsyncResource):
             profanity: ``"masked"`` (the service's default), ``"removed"`` or ``"raw"``.
             endpoint_id: The id of a custom speech endpoint whose model should be used (``cid``).
             pronunciation_assessment: Grade the speaker against a reference text (audio up to 30 s).
-            chunked: Send with ``Transfer-Encoding: chunked`` and ``Expect: 100-continue`` (the
-                documented, lower-latency way); ``False`` sends a ``Content-Length`` when it is known.
+            chunked: ``True`` sends with ``Transfer-Encoding: chunked`` and ``Expect: 100-continue`` (the
+                documented way to stream); ``False`` sends a ``Content-Length`` when the size is known.
+                The default (``None``) streams paths, file objects and async iterables chunked and sends
+                in-memory audio (``bytes``, ``bytearray``, ``memoryview``, ``BytesIO``) with its length.
             filename: The name used in error messages (defaults to the path's or file's name).
             retry: Overrides the client's retry policy for this call; an int is a number of retries (``0``
                 or ``False``: none), with the client's other retry settings.
@@ -131,7 +135,8 @@ class ShortAudioOperations(AsyncResource):
         """
         check_audio_text(audio)
         call = self._call_options(retry, timeout)
-        await self._ensure_open()
+        if self._ctx.life.ready() is None:
+            await self._ctx.life.ensure_open()
         if output_format is None:
             output_format = "simple" if pronunciation_assessment is None else "detailed"
         elif pronunciation_assessment is not None and output_format != "detailed":
@@ -180,6 +185,10 @@ class ShortAudioOperations(AsyncResource):
                     f"the audio {source.filename!r} lasts {found.seconds:.1f} s; {what} takes at most {limit:g} s: "
                     "use transcribe() (fast transcription) for longer audio"
                 )
+            # In-memory audio goes in one write with its length: the 100-continue round trip before
+            # it would delay it, and there is no reading to overlap with the sending. (Whether the
+            # service starts recognizing a sized body before it has fully arrived is unverified.)
+            stream = not source.in_memory if chunked is None else chunked
             # The service keeps nothing: every transient failure may be retried, as long as the audio
             # can be sent again.
             return await self._request(
@@ -188,10 +197,10 @@ class ShortAudioOperations(AsyncResource):
                 headers=headers,
                 decode=decode_result,
                 auth=auth,
-                body=AudioBody(source, content_type, chunked=chunked),
+                body=AudioBody(source, content_type, chunked=stream),
                 idempotent=True,
                 call=call,
-                expect_continue=chunked,
+                expect_continue=stream,
             )
         finally:
             await source.aclose()
@@ -271,7 +280,13 @@ def _url(
     endpoint_id: str | None,
 ) -> URL:
     """:func:`short_audio_url`, built and checked once per client and set of parameters (a miss raises anew)."""
-    if all(value is None or type(value) is str for value in (mode, language, output_format, profanity, endpoint_id)):
+    if (
+        type(mode) is str
+        and type(language) is str
+        and type(output_format) is str
+        and (profanity is None or type(profanity) is str)
+        and (endpoint_id is None or type(endpoint_id) is str)
+    ):
         return _cached_url(base, mode, language, output_format, profanity, endpoint_id)
     return short_audio_url(  # not text (a caller's mistake, or a str subclass): checked, never cached
         base, mode=mode, language=language, output_format=output_format, profanity=profanity, endpoint_id=endpoint_id
@@ -311,7 +326,9 @@ decode_result: Final = json_decoder(msgspec.json.Decoder(RecognitionResult, stri
 """Decode a 200 response into a :class:`RecognitionResult`, keeping the raw body on failure."""
 
 
-def _content_type(source: AudioSource, head: bytes | None, found: AudioHead | None, limits: ShortAudioLimits) -> str:
+def _content_type(
+    source: AudioSource, head: bytes | memoryview | None, found: AudioHead | None, limits: ShortAudioLimits
+) -> str:
     if found is not None and found.format == "OGG":
         if limits.check_audio_format and found.codec not in ("opus", None):
             raise _wrong_format(source.filename, "an Ogg stream that is not Opus")

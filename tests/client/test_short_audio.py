@@ -117,14 +117,51 @@ async def test_detailed_recognition_gives_every_form_of_the_text(client: SpeechC
     assert best.words == []
 
 
-async def test_content_length_instead_of_chunks(client: SpeechClient, emulator: Emulator, hello_bytes: bytes) -> None:
-    result = await client.recognize(hello_bytes, language="en-US", chunked=False)
+@pytest.mark.parametrize("kind", ["bytes", "bytearray", "memoryview", "bytesio"])
+async def test_audio_in_memory_goes_with_a_content_length_by_default(
+    client: SpeechClient, emulator: Emulator, hello_bytes: bytes, kind: str
+) -> None:
+    audio: Any = {
+        "bytes": hello_bytes,
+        "bytearray": bytearray(hello_bytes),
+        "memoryview": memoryview(hello_bytes),
+        "bytesio": io.BytesIO(hello_bytes),
+    }[kind]
+    result = await client.recognize(audio, language="en-US")
 
     assert result.text == HELLO_TEXT
     request = only_request(emulator)
-    assert not request.chunked
-    assert not request.expect_continue
-    assert request.content_length == len(hello_bytes)
+    assert (request.chunked, request.expect_continue, request.content_length) == (False, False, len(hello_bytes))
+    assert request.attempt_body_sha256 == hashlib.sha256(hello_bytes).hexdigest()
+
+
+async def test_chunked_true_streams_bytes_after_100_continue(
+    client: SpeechClient, emulator: Emulator, hello_bytes: bytes
+) -> None:
+    result = await client.recognize(hello_bytes, language="en-US", chunked=True)
+
+    assert result.text == HELLO_TEXT
+    request = only_request(emulator)
+    assert (request.chunked, request.expect_continue, request.content_length) == (True, True, None)
+    assert request.attempt_body_sha256 == hashlib.sha256(hello_bytes).hexdigest()
+
+
+@pytest.mark.parametrize("kind", ["path", "sync-file", "aiofiles"])
+async def test_chunked_false_sends_a_file_with_its_length(
+    client: SpeechClient, emulator: Emulator, hello_wav: Path, hello_bytes: bytes, kind: str
+) -> None:
+    if kind == "path":
+        result = await client.recognize(hello_wav, language="en-US", chunked=False)
+    elif kind == "sync-file":
+        with hello_wav.open("rb") as file:
+            result = await client.recognize(file, language="en-US", chunked=False)
+    else:
+        async with aiofiles.open(hello_wav, "rb") as file:
+            result = await client.recognize(file, language="en-US", chunked=False)
+
+    assert result.text == HELLO_TEXT
+    request = only_request(emulator)
+    assert (request.chunked, request.expect_continue, request.content_length) == (False, False, len(hello_bytes))
 
 
 @pytest.mark.parametrize("kind", ["bytesio", "sync-file", "aiofiles", "async-iterable"])
@@ -142,7 +179,10 @@ async def test_every_kind_of_source_sends_the_exact_audio(
     else:
         result = await client.recognize(chunks_of(hello_bytes, 1024), language="en-US")
     assert result.text == HELLO_TEXT
-    assert only_request(emulator).attempt_body_sha256 == hashlib.sha256(hello_bytes).hexdigest()
+    request = only_request(emulator)
+    assert request.attempt_body_sha256 == hashlib.sha256(hello_bytes).hexdigest()
+    # Files and streams are streamed as the API documents; only audio already in memory is sized.
+    assert (request.chunked, request.expect_continue) == (kind != "bytesio", kind != "bytesio")
 
 
 @pytest.mark.parametrize("mode", ["conversation", "interactive", "dictation"])
