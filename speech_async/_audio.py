@@ -104,6 +104,8 @@ AudioInput: TypeAlias = (
 class AudioSource:
     """Audio that a request body can read, from its start, once per attempt."""
 
+    __slots__ = ("filename", "max_bytes", "size")
+
     size: int | None
     """Bytes the audio has, when known before reading it (then the request gets a Content-Length)."""
     filename: str
@@ -138,7 +140,10 @@ class AudioSource:
         return self._checked(self._read())
 
     async def head(self) -> bytes | memoryview | None:
-        """The first bytes of the audio (up to 64 KiB), without using up a pass; ``None`` if unknowable."""
+        """The first bytes of the audio (64 KiB, or all of them for bytes in memory), without using up a pass.
+
+        ``None`` if unknowable.
+        """
         return None
 
     async def aclose(self) -> None:
@@ -193,11 +198,15 @@ class _BytesSource(AudioSource):
     the call ended; a copied chunk locks nothing, so the caller's object is free once the call is over.
     """
 
-    def __init__(self, data: memoryview, filename: str, release: Callable[[], None] | None = None) -> None:
-        super().__init__(size=data.nbytes, filename=filename)
+    __slots__ = ("_copy", "_data", "_release")
+
+    def __init__(self, data: bytes | memoryview, filename: str, release: Callable[[], None] | None = None) -> None:
+        # ``bytes`` are kept as they are (no view to allocate: each object a request allocates costs it
+        # garbage-collector time too); a view is made only to slice audio larger than one chunk.
+        super().__init__(size=len(data) if isinstance(data, bytes) else data.nbytes, filename=filename)
         self._data = data
         self._release = release
-        self._copy = not isinstance(data.obj, bytes)
+        self._copy = not isinstance(data, bytes) and not isinstance(data.obj, bytes)
 
     @property
     def in_memory(self) -> bool:
@@ -205,8 +214,8 @@ class _BytesSource(AudioSource):
 
     def whole(self) -> bytes | memoryview | None:
         # Not a mutable buffer's: its chunks are copies (see above), and a copy of it all is not free.
-        data = self._data
-        return data if not self._copy and data.nbytes <= MEMORY_CHUNK_SIZE else None
+        size = self.size
+        return self._data if not self._copy and size is not None and size <= MEMORY_CHUNK_SIZE else None
 
     def chunks(self) -> AsyncGenerator[bytes | memoryview, None]:
         # Bytes in memory cannot grow, shrink or fail, and their size was checked against the limit when
@@ -215,14 +224,21 @@ class _BytesSource(AudioSource):
 
     async def _read(self) -> AsyncGenerator[bytes | memoryview, None]:
         data = self._data
+        if isinstance(data, bytes) and len(data) <= MEMORY_CHUNK_SIZE:
+            yield data
+            return
+        view = memoryview(data) if isinstance(data, bytes) else data
         copy = self._copy
-        for start in range(0, len(data), MEMORY_CHUNK_SIZE):
+        for start in range(0, view.nbytes, MEMORY_CHUNK_SIZE):
             end = start + MEMORY_CHUNK_SIZE
-            yield data[start:end].tobytes() if copy else data[start:end]
+            yield view[start:end].tobytes() if copy else view[start:end]
 
     async def head(self) -> bytes | memoryview | None:
+        data = self._data
+        if isinstance(data, bytes):
+            return data  # whole: sniff() looks at no more than HEAD_BYTES of it
         # A view of immutable bytes costs nothing; a mutable buffer's is copied, like its chunks.
-        head = self._data[:HEAD_BYTES]
+        head = data[:HEAD_BYTES]
         return head.tobytes() if self._copy else head
 
     async def aclose(self) -> None:
@@ -238,6 +254,8 @@ class _PathSource(AudioSource):
     and reads the file only from where they end, so no byte is read twice and a file no larger than
     its head costs no thread hop at all. Optionally deleted by :meth:`aclose`.
     """
+
+    __slots__ = ("_closed", "_delete", "_head", "_open_passes", "_path", "_shown")
 
     def __init__(self, path: str, shown: str, size: int, head: bytes, filename: str, *, delete: bool = False) -> None:
         super().__init__(size=size, filename=filename)
@@ -305,6 +323,8 @@ class _SyncFileSource(AudioSource):
     moves its position; any other seekable file is sought to each chunk, which leaves it at its end.
     """
 
+    __slots__ = ("_file", "_head", "_positional", "_start")
+
     def __init__(self, file: IO[bytes], start: int, size: int, filename: str, head: bytes, *, positional: bool) -> None:
         super().__init__(size=size, filename=filename)
         self._file = file
@@ -345,6 +365,8 @@ class _AsyncFileSource(AudioSource):
     It is rewound to where it stood when it has ``tell``, and to its start otherwise.
     """
 
+    __slots__ = ("_file", "_start")
+
     def __init__(self, file: Any, start: int, size: int | None, filename: str) -> None:
         super().__init__(size=size, filename=filename)
         self._file = file
@@ -381,6 +403,8 @@ class _StreamSource(AudioSource):
     Its first chunk is pulled before sending, to catch an empty stream and to sniff the format. Until
     the stream is read past that chunk, a pass can start again from it; after that, never.
     """
+
+    __slots__ = ("_advanced", "_close_pending", "_closed", "_exhausted", "_first_chunk", "_reading", "_rest")
 
     def __init__(self, first_chunk: bytes, rest: AsyncIterator[Any], filename: str) -> None:
         super().__init__(size=None, filename=filename)
@@ -504,6 +528,10 @@ async def open_source(audio: object, *, filename: str | None, upload: UploadLimi
 
 async def _open(audio: object, filename: str | None) -> AudioSource:
     # Bytes first: a type check, where os.PathLike's is an ABC's (and paths cost a thread hop anyway).
+    if type(audio) is bytes:
+        if not audio:
+            raise InvalidAudioError("the audio is empty (0 bytes)")
+        return _BytesSource(audio, filename or "audio")
     if isinstance(audio, bytes | bytearray | memoryview):
         return _BytesSource(_byte_view(cast("bytes | bytearray | memoryview", audio)), filename or "audio")
     if isinstance(audio, str | os.PathLike):

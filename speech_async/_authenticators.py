@@ -62,6 +62,12 @@ class _FixedAuthenticator:
     async def invalidate(self, headers: Mapping[str, str]) -> bool:
         return False
 
+    async def headers(self) -> Mapping[str, str]:
+        return self.current()
+
+    def current(self) -> Mapping[str, str]:
+        raise NotImplementedError
+
     @property
     def stats(self) -> TokenStats | None:
         return None
@@ -77,7 +83,7 @@ class _KeyAuthenticator(_FixedAuthenticator):
         self._credential = credential
         self._checked: str | None = None
 
-    async def headers(self) -> Mapping[str, str]:
+    def current(self) -> Mapping[str, str]:
         # Read the key on every request so that rotation takes effect at once; a new key is checked,
         # since a key object of another library (AzureKeyCredential) takes any text on update(). The
         # last key checked is known by identity (a str is immutable), so an unchanged key costs nothing.
@@ -96,7 +102,7 @@ class _StaticTokenAuthenticator(_FixedAuthenticator):
     def __init__(self, credential: BearerToken) -> None:
         self._credential = credential
 
-    async def headers(self) -> Mapping[str, str]:
+    def current(self) -> Mapping[str, str]:
         return {AUTHORIZATION_HEADER: f"Bearer {self._credential.token}"}
 
     def __repr__(self) -> str:
@@ -134,6 +140,9 @@ class TokenAuthenticator:
 
     async def headers(self) -> Mapping[str, str]:
         return {AUTHORIZATION_HEADER: f"Bearer {await self.token()}"}
+
+    def current(self) -> None:
+        return None  # the cache decides when to refresh: always through headers()
 
     async def invalidate(self, headers: Mapping[str, str]) -> bool:
         self._cache.invalidate(headers.get(AUTHORIZATION_HEADER, "").removeprefix("Bearer "))

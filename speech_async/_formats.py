@@ -114,13 +114,14 @@ def _wav(head: bytes | memoryview, total_size: int | None) -> AudioHead:
     rate = channels = bits = None
     byte_rate: int | None = None
     offset = 12
-    while offset + 8 <= len(head):
+    end = min(len(head), HEAD_BYTES)  # a head may be the whole audio (bytes in memory): walk its first 64 KiB
+    while offset + 8 <= end:
         chunk_id = head[offset : offset + 4]
         (chunk_size,) = struct.unpack_from("<I", head, offset + 4)
         body = offset + 8
-        if chunk_id == b"fmt " and body + 16 <= len(head):
+        if chunk_id == b"fmt " and body + 16 <= end:
             tag, channels, rate, byte_rate, _, bits = struct.unpack_from("<HHIIHH", head, body)
-            if tag == _WAVE_FORMAT_EXTENSIBLE and chunk_size >= 40 and body + 26 <= len(head):
+            if tag == _WAVE_FORMAT_EXTENSIBLE and chunk_size >= 40 and body + 26 <= end:
                 (tag,) = struct.unpack_from("<H", head, body + 24)  # the sub-format GUID starts with the tag
             codec = "pcm" if tag == _WAVE_FORMAT_PCM else None
         elif chunk_id == b"data":

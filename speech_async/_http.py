@@ -96,6 +96,13 @@ class Authenticator(Protocol):
         """The headers that authenticate the next request."""
         ...
 
+    def current(self) -> Mapping[str, str] | None:
+        """The headers for the next request when they are known without waiting (a key), else ``None``.
+
+        The cheap path of every request: ``None`` sends the caller to :meth:`headers`.
+        """
+        ...
+
     async def invalidate(self, headers: Mapping[str, str]) -> bool:
         """The service refused ``headers`` (401): drop their token; whether a retry with new ones may succeed."""
         ...
@@ -224,6 +231,7 @@ class _StreamPayload(aiohttp.payload.Payload):
         self._task: asyncio.Task[Any] | None = None
         self._watch: asyncio.TimerHandle | None = None
         self._transport: asyncio.WriteTransport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._buffered = 0
         """The connection's send buffer when it was last looked at (after a write, or by the watch)."""
 
@@ -241,14 +249,18 @@ class _StreamPayload(aiohttp.payload.Payload):
         self.last_write = loop.time()
         if stall is not None and task is not None:
             self._transport = getattr(writer, "transport", None)
-            self._watch = loop.call_at(self.last_write + stall, self._check_progress, loop, task, stall)
+            self._loop = loop
+            self._watch = loop.call_at(self.last_write + stall, self._check_progress)
         memory = self._body.memory
-        if memory is not None:
-            await self._write_whole(writer, memory, loop, task)
-            return
-        chunks = self._body.chunks()
+        chunks = self._body.chunks() if memory is None else None
         unyielded = 0
         try:
+            if chunks is None:
+                assert memory is not None
+                await writer.write(memory)  # whole in memory: one write, no pass over chunks
+                self._wrote(len(memory), loop)
+                self.written_at = self.last_write
+                return
             async for chunk in chunks:
                 if unyielded >= _YIELD_BYTES:
                     # On a fast link the socket rarely fills, so write() rarely waits: give the loop its
@@ -269,25 +281,8 @@ class _StreamPayload(aiohttp.payload.Payload):
             raise
         finally:
             self._unwatch()
-            await chunks.aclose()  # type: ignore[attr-defined]
-
-    async def _write_whole(
-        self,
-        writer: aiohttp.abc.AbstractStreamWriter,
-        memory: bytes | memoryview,
-        loop: asyncio.AbstractEventLoop,
-        task: asyncio.Task[Any] | None,
-    ) -> None:
-        try:
-            await writer.write(memory)
-            self._wrote(len(memory), loop)
-            self.written_at = self.last_write
-        except asyncio.CancelledError:
-            if self.stalled and _uncancel(task):
-                raise TimeoutError from None
-            raise
-        finally:
-            self._unwatch()
+            if chunks is not None:
+                await chunks.aclose()  # type: ignore[attr-defined]
 
     def _wrote(self, size: int, loop: asyncio.AbstractEventLoop) -> None:
         self.bytes_sent += size
@@ -301,8 +296,10 @@ class _StreamPayload(aiohttp.payload.Payload):
         if watch is not None:
             watch.cancel()
 
-    def _check_progress(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], stall: float) -> None:
-        if self._watch is None or task.done():
+    def _check_progress(self) -> None:
+        # The timer's callback, without arguments (no tuple to allocate per upload): all is on self.
+        task, loop, stall = self._task, self._loop, self._stall_timeout
+        if self._watch is None or task is None or loop is None or stall is None or task.done():
             return
         transport = self._transport
         if transport is not None and not transport.is_closing():
@@ -312,7 +309,7 @@ class _StreamPayload(aiohttp.payload.Payload):
             self._buffered = buffered
         due = self.last_write + stall
         if loop.time() < due:
-            self._watch = loop.call_at(due, self._check_progress, loop, task, stall)
+            self._watch = loop.call_at(due, self._check_progress)
             return
         self._watch = None
         self.stalled = True
@@ -463,7 +460,8 @@ class Transport:
             sent_headers = dict(headers)
             try:
                 if auth is not None:
-                    sent_headers.update(await auth.headers())
+                    now = auth.current()
+                    sent_headers.update(now if now is not None else await auth.headers())
                 response = await self._send(send, sent_headers)
                 return decode(response.final(attempt, time.monotonic() - started))
             except AuthenticationError as err:

@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import functools
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import msgspec
@@ -103,7 +103,7 @@ class AsyncResource:
         life = self._ctx.life
         return life.ready() or await life.ensure_open()
 
-    async def _request(
+    def _request(
         self,
         method: str,
         url: URL | str,
@@ -117,17 +117,49 @@ class AsyncResource:
         auth: Authenticator | None = None,
         expect_continue: bool = False,
         accept: Callable[[Response], bool] | None = None,
-    ) -> T:
-        """Send one logical request (retried by ``call.retry``) and return its decoded answer.
+    ) -> Coroutine[Any, Any, T]:
+        """Send one logical request (retried by ``call.retry``); await it for its decoded answer.
 
         ``url`` is a full URL, or a path under the resource endpoint; ``query`` is added to it.
         ``auth`` defaults to the client's authenticator; ``accept`` may declare an error status an answer.
+        Returns the transport's own coroutine once the client is open (no frame of its own on the path).
         """
-        life = self._ctx.life
-        transport = life.ready() or await life.ensure_open()
         target = url if isinstance(url, URL) else self._ctx.endpoint / url
         if query:
             target = target.update_query(query)
+        transport = self._ctx.life.ready()
+        if transport is None:
+            return self._opening_request(
+                method, target, decode, idempotent, call, headers, body, auth, expect_continue, accept
+            )
+        return transport.request(
+            method,
+            target,
+            headers=headers or {},
+            decode=decode,
+            auth=self._ctx.auth if auth is None else auth,
+            body=body,
+            idempotent=idempotent,
+            retry=call.retry,
+            timeouts=call.timeouts,
+            expect_continue=expect_continue,
+            accept=accept,
+        )
+
+    async def _opening_request(
+        self,
+        method: str,
+        target: URL,
+        decode: Callable[[Response], T],
+        idempotent: bool,
+        call: CallOptions,
+        headers: Mapping[str, str] | None,
+        body: Body | None,
+        auth: Authenticator | None,
+        expect_continue: bool,
+        accept: Callable[[Response], bool] | None,
+    ) -> T:
+        transport = await self._ctx.life.ensure_open()
         return await transport.request(
             method,
             target,

@@ -378,6 +378,9 @@ class _AadAuthenticator:
     async def headers(self) -> Mapping[str, str]:
         return {AUTHORIZATION_HEADER: self._prefix + await self._inner.token()}
 
+    def current(self) -> None:
+        return None
+
     async def invalidate(self, headers: Mapping[str, str]) -> bool:
         # The refused value carries the token last; resource ids hold no '#'.
         token = headers.get(AUTHORIZATION_HEADER, "").removeprefix(self._prefix).rpartition("#")[2]
