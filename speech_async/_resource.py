@@ -159,17 +159,17 @@ class AsyncResource:
         expect_continue: bool,
         accept: Callable[[Response], bool] | None,
     ) -> T:
-        transport = await self._ctx.life.ensure_open()
-        return await transport.request(
+        # Opened, the client is ready on this loop: the fast path then sends (ensure_open raises otherwise).
+        await self._ctx.life.ensure_open()
+        return await self._request(
             method,
             target,
-            headers=headers or {},
             decode=decode,
-            auth=self._ctx.auth if auth is None else auth,
-            body=body,
             idempotent=idempotent,
-            retry=call.retry,
-            timeouts=call.timeouts,
+            call=call,
+            headers=headers,
+            body=body,
+            auth=auth,
             expect_continue=expect_continue,
             accept=accept,
         )
