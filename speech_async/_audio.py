@@ -49,6 +49,7 @@ __all__ = [
     "check_audio",
     "check_audio_text",
     "is_audio_url",
+    "open_bytes",
     "open_source",
 ]
 
@@ -146,6 +147,11 @@ class AudioSource:
         """
         return None
 
+    def known_head(self) -> bytes | memoryview | None:
+        """:meth:`head` when it is known without waiting (``bytes`` in memory, a path's head read when
+        opened), else ``None``: then await :meth:`head`."""
+        return None
+
     async def aclose(self) -> None:
         """Release what the source opened itself (never a file object the caller passed).
 
@@ -203,10 +209,17 @@ class _BytesSource(AudioSource):
     def __init__(self, data: bytes | memoryview, filename: str, release: Callable[[], None] | None = None) -> None:
         # ``bytes`` are kept as they are (no view to allocate: each object a request allocates costs it
         # garbage-collector time too); a view is made only to slice audio larger than one chunk.
-        super().__init__(size=len(data) if isinstance(data, bytes) else data.nbytes, filename=filename)
+        # AudioSource.__init__'s work, without its call (one per request, for the commonest audio).
+        if isinstance(data, bytes):
+            self.size = len(data)
+            self._copy = False
+        else:
+            self.size = data.nbytes
+            self._copy = not isinstance(data.obj, bytes)
+        self.filename = filename
+        self.max_bytes = None
         self._data = data
         self._release = release
-        self._copy = not isinstance(data, bytes) and not isinstance(data.obj, bytes)
 
     @property
     def in_memory(self) -> bool:
@@ -232,6 +245,10 @@ class _BytesSource(AudioSource):
         for start in range(0, view.nbytes, MEMORY_CHUNK_SIZE):
             end = start + MEMORY_CHUNK_SIZE
             yield view[start:end].tobytes() if copy else view[start:end]
+
+    def known_head(self) -> bytes | None:
+        data = self._data
+        return data if isinstance(data, bytes) else None
 
     async def head(self) -> bytes | memoryview | None:
         data = self._data
@@ -300,6 +317,9 @@ class _PathSource(AudioSource):
                     await self._remove()
 
     async def head(self) -> bytes | None:
+        return self._head
+
+    def known_head(self) -> bytes | None:
         return self._head
 
     async def aclose(self) -> None:
@@ -517,13 +537,34 @@ async def open_source(audio: object, *, filename: str | None, upload: UploadLimi
     try:
         if spool and isinstance(source, _StreamSource):
             source = await _spool(source, upload.max_audio_bytes)
-        source.max_bytes = upload.max_audio_bytes
-        if source.size is not None and upload.max_audio_bytes is not None and source.size > upload.max_audio_bytes:
-            raise InvalidAudioError(_too_large(source.filename, _mb(source.size), upload.max_audio_bytes))
+        _limit(source, upload)
     except BaseException:
         await source.aclose()
         raise
     return source
+
+
+def open_bytes(audio: object, *, filename: str | None, upload: UploadLimits) -> AudioSource | None:
+    """:func:`open_source` for ``bytes``, at once (no coroutine: bytes need no waiting); ``None`` for any other audio.
+
+    The caller must ``aclose()`` the returned source, as with :func:`open_source`.
+    """
+    if type(audio) is not bytes:
+        return None
+    if not audio:
+        raise InvalidAudioError("the audio is empty (0 bytes)")
+    most = upload.max_audio_bytes
+    if most is not None and len(audio) > most:
+        raise InvalidAudioError(_too_large(filename or "audio", _mb(len(audio)), most))
+    source = _BytesSource(audio, filename or "audio")
+    source.max_bytes = most
+    return source
+
+
+def _limit(source: AudioSource, upload: UploadLimits) -> None:
+    source.max_bytes = most = upload.max_audio_bytes
+    if source.size is not None and most is not None and source.size > most:
+        raise InvalidAudioError(_too_large(source.filename, _mb(source.size), most))
 
 
 async def _open(audio: object, filename: str | None) -> AudioSource:

@@ -87,13 +87,15 @@ class _Lifecycle:
     good, by ``close()`` or when the event loop it was opened on ends.
     """
 
-    __slots__ = ("__weakref__", "_auth", "_loop", "_loop_ended", "_loop_watch", "_state", "_transport")
+    __slots__ = ("__weakref__", "_auth", "_loop", "_loop_ended", "_loop_watch", "_open_on", "_state", "_transport")
 
     def __init__(self, transport: Transport, auth: Authenticator) -> None:
         self._transport = transport
         self._auth = auth
         self._state = _State.UNOPENED
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._open_on: asyncio.AbstractEventLoop | None = None
+        """The loop while the state is OPENED, else ``None``: what :meth:`ready` checks, in one comparison."""
         self._loop_ended = False
         self._loop_watch: AsyncGenerator[None, None] | None = None
 
@@ -106,9 +108,7 @@ class _Lifecycle:
         return self._state.value
 
     def ready(self) -> Transport | None:
-        if self._state is _State.OPENED and self._loop is asyncio.get_running_loop():
-            return self._transport
-        return None
+        return self._transport if self._open_on is asyncio.get_running_loop() else None
 
     async def ensure_open(self) -> Transport:
         if self._state is _State.OPENED:
@@ -121,6 +121,7 @@ class _Lifecycle:
         self._loop = asyncio.get_running_loop()
         self._transport.open()
         self._state = _State.OPENED
+        self._open_on = self._loop
         # An async generator started on the loop is closed by the loop's shutdown_asyncgens(), which
         # asyncio.run() calls before closing the loop: the client's connections are then closed on their
         # own loop, so that a client left open does not warn about an unclosed session when the loop
@@ -136,11 +137,13 @@ class _Lifecycle:
             # Closed without shutting down its async generators (not by asyncio.run): the connections
             # cannot be closed from another loop, and are left to the garbage collector.
             self._state = _State.CLOSED
+            self._open_on = None
             self._loop_watch = None
             return
         if self._state is _State.OPENED:
             self._check_loop()
         self._state = _State.CLOSED
+        self._open_on = None
         watch, self._loop_watch = self._loop_watch, None
         try:
             await self._close_connections()
@@ -183,6 +186,7 @@ class _Lifecycle:
             if life is not None and life._state is _State.OPENED:
                 life._loop_ended = True
                 life._state = _State.CLOSED
+                life._open_on = None
                 life._loop_watch = None
                 try:
                     await life._close_connections()

@@ -81,7 +81,11 @@ class Timeouts:
     upload_stall: float | None = 60.0
     """The longest the upload may make no progress (one chunk not accepted by the socket)."""
     response: float | None = 600.0
-    """Waiting for the response once the upload is complete, and between its body's reads."""
+    """Waiting for the response once the upload is complete, and between its body's reads.
+
+    ``upload_stall`` and ``response`` are checked for every request under way by one timer, about ten
+    times per limit (at least once a second): a limit fires after 100 % to 110 % of itself. A request
+    waiting for a free pooled connection is not timed."""
     total: float | None = None
     """An overall deadline for the whole call, if you want one."""
     expect_continue: float | None = 1.0

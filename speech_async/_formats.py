@@ -7,8 +7,9 @@ uploaded, and to catch audio that is longer than the service accepts, without re
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Final
+
+import msgspec
 
 __all__ = ["HEAD_BYTES", "AudioHead", "sniff"]
 
@@ -16,6 +17,8 @@ HEAD_BYTES: Final = 64 * 1024
 """How much of the start of the audio is examined."""
 
 _WAVE_FORMAT_PCM: Final = 0x0001
+_CANONICAL_WAV: Final = struct.Struct("<4sI4s4sIHHIIHH4sI")
+"""The 44-byte header most WAV writers produce: RIFF, WAVE, a 16-byte "fmt " chunk, then "data"."""
 _WAVE_FORMAT_EXTENSIBLE: Final = 0xFFFE
 
 _EXTENSIONS: Final = {
@@ -38,8 +41,8 @@ _EXTENSIONS: Final = {
 }
 
 
-@dataclass(slots=True)  # not frozen: built for every upload, and nothing changes one
-class AudioHead:
+class AudioHead(msgspec.Struct, gc=False):
+    # A Struct: built for every upload, in C, and untracked by the garbage collector (it holds no container).
     """What the start of some audio says about it."""
 
     format: str | None
@@ -58,6 +61,15 @@ class AudioHead:
 
 def sniff(head: bytes | memoryview, total_size: int | None) -> AudioHead:
     """Identify the format from ``head`` (the first bytes) and, for WAV and FLAC, the duration."""
+    if len(head) >= 44:
+        riff, _, wave, fmt, fmt_size, tag, channels, rate, byte_rate, _, bits, data, data_size = (
+            _CANONICAL_WAV.unpack_from(head)
+        )
+        if riff == b"RIFF" and wave == b"WAVE" and fmt == b"fmt " and fmt_size == 16 and data == b"data":
+            # The canonical header, read in one go (what the walk below would find, chunk by chunk).
+            codec = "pcm" if tag == _WAVE_FORMAT_PCM else None
+            seconds = _wav_seconds(head, data_size, 44, byte_rate, total_size)
+            return AudioHead("WAV", seconds, codec, rate, channels, bits)
     if len(head) >= 12 and head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
         return _wav(head, total_size)
     if head[:4] == b"fLaC":

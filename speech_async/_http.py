@@ -13,7 +13,7 @@ import logging
 import platform
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, TypeVar
 
 import aiohttp
@@ -71,10 +71,13 @@ _READ_SIZE: Final = 1024 * 1024
 _YIELD_BYTES: Final = 64 * 1024
 """The body writer gives the loop its turn before the next chunk once this many bytes were written."""
 
-# How long the request being sent may wait for "100 Continue" (see _Request): set around each send.
-_CONTINUE_WAIT: Final[contextvars.ContextVar[float | None]] = contextvars.ContextVar(
-    "speech_async_continue_wait", default=None
-)
+# The attempt being sent, for _Request.send (when it needs to know: no body, or Expect: 100-continue).
+_CURRENT: Final[contextvars.ContextVar[_Watch | None]] = contextvars.ContextVar("speech_async_attempt", default=None)
+_NO_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType({})
+_CHECKS_PER_LIMIT: Final = 10
+"""The watchdog looks at each deadline about this many times per limit (so a timeout fires at most 10 % late)."""
+_LONGEST_CHECK: Final = 1.0
+"""... and at least once a second."""
 
 _STATUS_ERRORS: Final[Mapping[int, type[SpeechStatusError]]] = {
     400: BadRequestError,
@@ -135,10 +138,10 @@ class Body(Protocol):
     def chunks(self) -> AsyncIterator[bytes | memoryview]: ...
 
 
-# Not frozen, though nothing changes one once built: a frozen dataclass's __init__ pays an
-# object.__setattr__ per field, and these are built for every request.
-@dataclass(slots=True)
-class Response:
+# msgspec Structs, not dataclasses: built for every request, in C (a dataclass's __init__ is Python,
+# a frozen one's pays an object.__setattr__ per field), and untracked by the garbage collector
+# (gc=False: nothing they hold refers back to them).
+class Response(msgspec.Struct, gc=False):
     """A complete response: status, headers and the whole body.
 
     ``attempts`` and ``elapsed`` (seconds since the call's first attempt) are set on the response that
@@ -162,14 +165,19 @@ class Response:
         self.elapsed = elapsed
         return self
 
+    def info(self) -> ResponseInfo:
+        """What a result tells of this response (see :func:`response_info`)."""
+        return response_info(self)
 
-@dataclass(slots=True)
-class _Send:
+
+class _Send(msgspec.Struct, gc=False):
     """What every attempt of one logical request sends."""
 
     method: str
     url: URL
-    headers: dict[str, str]
+    headers: Mapping[str, str]
+    """The caller's, never changed."""
+    client_request_id: str
     body: Body | None
     timeouts: Timeouts
     expect_continue: bool
@@ -178,7 +186,7 @@ class _Send:
 
 
 class _Request(aiohttp.ClientRequest):
-    """aiohttp's request, with the wait for ``100 Continue`` bounded.
+    """aiohttp's request, telling the attempt's watch when it is sent, with the wait for ``100 Continue`` bounded.
 
     aiohttp holds the body back until the interim response comes, for as long as it takes; a server
     (or a load balancer in front of a dead one) that reads the headers and says nothing would hold the
@@ -186,12 +194,122 @@ class _Request(aiohttp.ClientRequest):
     """
 
     async def send(self, conn: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
-        waiter = self._continue
-        wait = _CONTINUE_WAIT.get()
-        if waiter is not None and wait is not None:
-            handle = self.loop.call_later(wait, _stop_waiting, waiter)
-            waiter.add_done_callback(lambda _: handle.cancel())
+        watch = _CURRENT.get()
+        if watch is not None:
+            watch.sent_at = self.loop.time()  # a connection is ours: from here on the request is the server's
+            waiter, wait = self._continue, watch.continue_wait
+            if waiter is not None and wait is not None:
+                handle = self.loop.call_later(wait, _stop_waiting, waiter)
+                waiter.add_done_callback(lambda _: handle.cancel())
         return await super().send(conn)
+
+
+class _Watch(msgspec.Struct, eq=False):  # compared and hashed by identity: a dict key
+    """One attempt's deadlines, which the transport's :class:`_Watchdog` checks now and then.
+
+    While the body is being written, the upload-stall limit applies (see :class:`_StreamPayload`);
+    once it is written (or, without a body, once the request is sent), the response limit: the longest
+    wait for the answer's headers and between bytes of its body. A request still waiting for a pooled
+    connection is not timed: queueing is not a failure. (A Struct: built in C for every request.)
+    """
+
+    task: asyncio.Task[Any] | None
+    payload: _StreamPayload | None
+    response: float | None
+    period: float
+    continue_wait: float | None
+    sent_at: float | None = None
+    progress: float = 0.0
+    """The loop's time of the response's last sign of life (its headers, then each read of its body)."""
+    reader: aiohttp.StreamReader | None = None
+    seen: int = 0
+    expired: bool = False
+    done: bool = False
+
+    def check(self, now: float) -> bool:
+        """Stop the attempt if it is overdue at ``now``; whether it is still to be watched."""
+        if self.done:
+            return False
+        payload = self.payload
+        if payload is not None:
+            start = payload.written_at
+            if start is None:
+                if payload.stalled_by(now):
+                    payload.stop()
+                    return False
+                if self.reader is None:
+                    return True  # still uploading (or waiting to): only the stall limit applies
+                start = self.progress  # answered before the whole body was sent
+        else:
+            start = self.sent_at
+            if start is None:
+                return True
+        limit = self.response
+        if limit is None:
+            return True
+        reader = self.reader
+        if reader is not None:
+            total: int = reader.total_bytes  # every byte of the body parsed so far
+            if total != self.seen:
+                self.seen, self.progress = total, now
+        if now - max(start, self.progress) < limit:
+            return True
+        self.expired = True
+        if self.task is not None:
+            self.task.cancel()
+        return False
+
+
+class _Watchdog:
+    """Checks the deadlines of every attempt under way from one timer, instead of a timer or two per attempt.
+
+    Arming, re-arming and cancelling a loop timer for each request (the upload-stall watch, aiohttp's
+    read timeout twice) costs more than the rest of the request's bookkeeping at high concurrency: each
+    lands in the loop's heap, ordered by Python-level comparisons. Here an attempt costs an entry in
+    :attr:`watches` (added by the transport, and removed, marked done, before it waits for anything
+    else), and one timer looks at all of them every tenth of the shortest limit among them (at most a
+    second): a limit fires between 100 % and 110 % of itself.
+    """
+
+    __slots__ = ("_handle", "period", "watches")
+
+    def __init__(self) -> None:
+        self.watches: dict[_Watch, None] = {}
+        self._handle: asyncio.TimerHandle | None = None
+        self.period = float("inf")
+        """How often the timer fires while armed; infinite while it is not."""
+
+    def arm(self, period: float, loop: asyncio.AbstractEventLoop) -> None:
+        """Fire every ``period`` seconds from now on (a watch of that period is being added)."""
+        if self._handle is not None:
+            self._handle.cancel()
+        self.period = period
+        self._handle = loop.call_at(loop.time() + period, self._tick, loop)
+
+    def close(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.cancel()
+        self.watches.clear()
+        self.period = float("inf")
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        watches = self.watches
+        period = float("inf")
+        for watch in list(watches):
+            if not watch.check(now):
+                watches.pop(watch, None)
+            elif watch.period < period:
+                period = watch.period
+        self.period = period
+        self._handle = loop.call_at(now + period, self._tick, loop) if watches else None
+
+
+def _check_period(stall: float | None, response: float | None) -> float | None:
+    """How often the watchdog should look at an attempt with these limits; ``None``: it has none."""
+    limits = [limit for limit in (stall, response) if limit is not None]
+    return min(_LONGEST_CHECK, min(limits) / _CHECKS_PER_LIMIT) if limits else None
 
 
 def _uncancel(task: asyncio.Task[Any] | None) -> bool:
@@ -206,18 +324,19 @@ def _stop_waiting(waiter: asyncio.Future[bool]) -> None:
 
 
 class _StreamPayload(aiohttp.payload.Payload):
-    """Streams a :class:`Body` into the connection, watching for stalls and keeping the body's own error.
+    """Streams a :class:`Body` into the connection, keeping the body's own error.
 
-    The stall watch is one timer per upload, not one per chunk: every chunk written only records the
-    loop's time, and the timer, when it fires, either finds progress since and re-arms itself for the
-    new deadline, or stops the upload (``TimeoutError`` in the writer, as aiohttp expects a failed
-    write). Progress is a chunk written, or the connection's send buffer draining while a large chunk
-    is being written: it measures exactly "no progress for ``stall_timeout`` seconds". A body that is
-    whole in memory (:attr:`Body.memory`) is written at once, without a pass over its chunks.
+    Every chunk written only records the loop's time; the transport's :class:`_Watchdog` looks at it
+    now and then (:meth:`stalled_by`) and stops an upload that made no progress for ``stall_timeout``
+    seconds (``TimeoutError`` in the writer, as aiohttp expects a failed write). Progress is a chunk
+    written, or the connection's send buffer draining while a large chunk is being written: it
+    measures exactly "no progress for ``stall_timeout`` seconds". A body that is whole in memory
+    (:attr:`Body.memory`) is written at once, without a pass over its chunks.
     """
 
-    def __init__(self, body: Body, stall_timeout: float | None) -> None:
+    def __init__(self, body: Body, stall_timeout: float | None, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(body, content_type=body.content_type)
+        self._loop = loop
         self._size = body.size
         self._body = body
         self._stall_timeout = stall_timeout
@@ -229,11 +348,9 @@ class _StreamPayload(aiohttp.payload.Payload):
         self.written_at: float | None = None
         """The loop's time when the whole body had been handed to the connection; ``None`` until then."""
         self._task: asyncio.Task[Any] | None = None
-        self._watch: asyncio.TimerHandle | None = None
         self._transport: asyncio.WriteTransport | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._buffered = 0
-        """The connection's send buffer when it was last looked at (after a write, or by the watch)."""
+        """The connection's send buffer when it was last looked at (after a write, or by the watchdog)."""
 
     async def write(self, writer: aiohttp.abc.AbstractStreamWriter) -> None:
         await self.write_with_length(writer, None)
@@ -241,16 +358,14 @@ class _StreamPayload(aiohttp.payload.Payload):
     async def write_with_length(self, writer: aiohttp.abc.AbstractStreamWriter, content_length: int | None) -> None:
         # The bytes are produced afresh from the body; this payload object itself is single-use.
         self._consumed = True
-        # aiohttp runs this in a task of its own; remembered so that the request can wait for it to end
-        # before the body's source is closed (see settle()).
-        task = self._task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        stall = self._stall_timeout
-        self.last_write = loop.time()
-        if stall is not None and task is not None:
+        loop = self._loop
+        if self._stall_timeout is not None:
             self._transport = getattr(writer, "transport", None)
-            self._loop = loop
-            self._watch = loop.call_at(self.last_write + stall, self._check_progress)
+        self.last_write = loop.time()
+        # aiohttp runs this in a task of its own: the watchdog stops it on a stall, and the request
+        # waits for it to end before the body's source is closed (see settle()). Set last: it is what
+        # tells the watchdog that the upload has begun.
+        task = self._task = asyncio.current_task(loop)
         memory = self._body.memory
         chunks = self._body.chunks() if memory is None else None
         unyielded = 0
@@ -280,7 +395,6 @@ class _StreamPayload(aiohttp.payload.Payload):
             self.failure = exc
             raise
         finally:
-            self._unwatch()
             if chunks is not None:
                 await chunks.aclose()  # type: ignore[attr-defined]
 
@@ -291,29 +405,24 @@ class _StreamPayload(aiohttp.payload.Payload):
         if transport is not None:
             self._buffered = transport.get_write_buffer_size()
 
-    def _unwatch(self) -> None:
-        watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.cancel()
-
-    def _check_progress(self) -> None:
-        # The timer's callback, without arguments (no tuple to allocate per upload): all is on self.
-        task, loop, stall = self._task, self._loop, self._stall_timeout
-        if self._watch is None or task is None or loop is None or stall is None or task.done():
-            return
+    def stalled_by(self, now: float) -> bool:
+        """Whether the upload under way has made no progress for ``stall_timeout`` seconds at ``now``."""
+        task, stall = self._task, self._stall_timeout
+        if stall is None or task is None or task.done():
+            return False
         transport = self._transport
         if transport is not None and not transport.is_closing():
             buffered = transport.get_write_buffer_size()
             if buffered < self._buffered:
-                self.last_write = loop.time()  # a large write still under way: the connection takes its bytes
+                self.last_write = now  # a large write still under way: the connection takes its bytes
             self._buffered = buffered
-        due = self.last_write + stall
-        if loop.time() < due:
-            self._watch = loop.call_at(due, self._check_progress)
-            return
-        self._watch = None
+        return now - self.last_write >= stall
+
+    def stop(self) -> None:
+        """Stop the stalled upload (the writer sees a ``TimeoutError``)."""
         self.stalled = True
-        task.cancel()
+        if self._task is not None:
+            self._task.cancel()
 
     @property
     def running(self) -> bool:
@@ -356,7 +465,14 @@ class Transport:
         self._timeouts = timeouts
         self._max_response_bytes = max_response_bytes
         self._retry = retry
-        self._client_timeout = _client_timeout(timeouts)
+        self._client_timeout = _client_timeout(timeouts, read=False)
+        # How often the watchdog looks at an attempt with the client's own limits, with a body and without.
+        self._periods = (
+            _check_period(timeouts.upload_stall, timeouts.response),
+            _check_period(None, timeouts.response),
+        )
+        self._watchdog = _Watchdog()
+        self._loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]  # set by open()
         self._user_agent = f"{USER_AGENT} {user_agent}" if user_agent else USER_AGENT
         self._borrowed = session
         self._session: aiohttp.ClientSession | None = session
@@ -365,6 +481,7 @@ class Transport:
 
     def open(self) -> None:
         """Create the owned session (on the running loop) unless one was lent."""
+        self._loop = asyncio.get_running_loop()  # the client's lifecycle keeps every request on it
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connection_limit),
@@ -377,6 +494,7 @@ class Transport:
     async def close(self) -> None:
         """Close the owned session; a borrowed one stays open for its owner."""
         session, self._session = self._session, None
+        self._watchdog.close()
         if session is not None and session is not self._borrowed:
             await session.close()
 
@@ -412,11 +530,10 @@ class Transport:
         """
         policy = self._retry if retry is None else retry
         limits = self._timeouts if timeouts is None else timeouts
-        headers = dict(headers)
-        if CLIENT_REQUEST_ID_HEADER not in headers:
-            headers[CLIENT_REQUEST_ID_HEADER] = new_client_request_id()
+        # The caller's headers are copied into each attempt's own (see _attempts), with this id.
+        client_request_id = headers.get(CLIENT_REQUEST_ID_HEADER) or new_client_request_id()
         most = self._max_response_bytes if max_response_bytes is None else max_response_bytes
-        send = _Send(method, url, headers, body, limits, expect_continue, most, accept)
+        send = _Send(method, url, headers, client_request_id, body, limits, expect_continue, most, accept)
         if limits.total is None:
             return self._attempts(send, decode, auth, idempotent, policy)
         return self._within(limits.total, send, decode, auth, idempotent, policy)
@@ -456,8 +573,10 @@ class Transport:
             attempt += 1
             if self.cooldown.active:
                 await self.cooldown.wait()
-            # A fresh dict per attempt: the borrowed-session path adds a User-Agent to what it sends.
+            # A fresh dict per attempt, never the caller's: credentials and the request id are added to it,
+            # and the borrowed-session path adds a User-Agent.
             sent_headers = dict(headers)
+            sent_headers[CLIENT_REQUEST_ID_HEADER] = send.client_request_id
             try:
                 if auth is not None:
                     now = auth.current()
@@ -505,35 +624,72 @@ class Transport:
                     delay,
                     attempt + 1,
                     policy.max_attempts,
-                    headers[CLIENT_REQUEST_ID_HEADER],
+                    send.client_request_id,
                 )
                 await anyio.sleep(delay)
+
+    def _options(
+        self,
+        session: aiohttp.ClientSession,
+        limits: Timeouts,
+        payload: _StreamPayload | None,
+        headers: dict[str, str],
+    ) -> tuple[Mapping[str, Any], float | None, float | None, bool]:
+        """What an attempt with other limits than the client's, or through a borrowed session, sends with.
+
+        The aiohttp options, the response limit the watchdog keeps, how often it looks, and whether
+        ``Expect: 100-continue`` may be sent.
+        """
+        stall = limits.upload_stall if payload is not None else None
+        if session is not self._borrowed:
+            # The watchdog keeps the response limit (see _Watch), not aiohttp's read timeout: that one
+            # arms a timer of its own per request, and again on every read.
+            options = {"timeout": _client_timeout(limits, read=False)}
+            return options, limits.response, _check_period(stall, limits.response), True
+        # A borrowed session builds its own requests (no watch can see them sent): aiohttp's read
+        # timeout keeps the response limit, and the wait for "100 Continue" cannot be bounded, so
+        # the body goes at once, without the header, rather than risk waiting forever.
+        headers.setdefault("User-Agent", self._user_agent)
+        return {"timeout": _client_timeout(limits, read=True)}, None, _check_period(stall, None), False
 
     async def _send(self, send: _Send, headers: dict[str, str]) -> Response:
         method, url, body, limits = send.method, send.url, send.body, send.timeouts
         session = self._session
         if session is None:
             raise ClientClosedError(f"{method} {url.path}: the client was closed", request_sent=False)
-        payload = _StreamPayload(body, limits.upload_stall) if body is not None else None
-        extra: dict[str, Any] = {}
-        if session is self._borrowed or limits is not self._timeouts:
-            extra["timeout"] = self._client_timeout if limits is self._timeouts else _client_timeout(limits)
+        loop = self._loop
+        payload = _StreamPayload(body, limits.upload_stall, loop) if body is not None else None
         expect_continue = send.expect_continue
-        if session is self._borrowed:
-            headers.setdefault("User-Agent", self._user_agent)
-            # A borrowed session builds its own requests, whose wait for "100 Continue" cannot be
-            # bounded: the body goes at once, without the header, rather than risk waiting forever.
-            expect_continue = False
-        clock = asyncio.get_running_loop().time
+        if limits is self._timeouts and session is not self._borrowed:
+            extra, response_limit, period = _NO_OPTIONS, limits.response, self._periods[payload is None]
+        else:
+            extra, response_limit, period, may_expect = self._options(session, limits, payload, headers)
+            expect_continue = expect_continue and may_expect
+        clock = loop.time
         started = clock()
-        if logger.isEnabledFor(logging.DEBUG):
+        logging_on = logger.isEnabledFor(logging.INFO)  # DEBUG is below INFO: off too when INFO is
+        if logging_on and logger.isEnabledFor(logging.DEBUG):
             size = "no body" if body is None else f"{body.size} bytes" if body.size is not None else "chunked"
             logger.debug("sending %s %s (%s)", method, url.path, size)
-        token = (
-            _CONTINUE_WAIT.set(limits.expect_continue if limits.expect_continue is not None else limits.response)
+        task = asyncio.current_task(loop)
+        watch = _Watch(
+            task,
+            payload,
+            response_limit,
+            _LONGEST_CHECK if period is None else period,
+            (limits.expect_continue if limits.expect_continue is not None else limits.response)
             if expect_continue
-            else None
+            else None,
         )
+        watchdog = self._watchdog
+        watches = watchdog.watches
+        if period is not None:
+            if period < watchdog.period:
+                watchdog.arm(period, loop)
+            watches[watch] = None
+        # _Request.send tells the watch when the request is sent (what starts the response limit of a
+        # request without a body), and bounds the wait for "100 Continue".
+        token = _CURRENT.set(watch) if payload is None or expect_continue else None
         try:
             async with session.request(
                 method,
@@ -544,20 +700,22 @@ class Transport:
                 allow_redirects=False,
                 **extra,
             ) as resp:
-                headers_at = clock()
+                headers_at = watch.progress = clock()
+                watch.reader = resp.content
                 declared, most = resp.content_length, send.max_response_bytes
                 if declared is not None and declared <= most and "Content-Encoding" not in resp.headers:
                     # The parser never reads past a declared length: the whole body is within the limit.
                     content = await resp.read()
                 else:
                     content = await _read_bounded(resp, most, method, url)
+                watch.done = True  # before any other wait: the watchdog must not stop what has ended
                 response = Response(
                     status=resp.status,
                     reason=resp.reason or "",
                     headers=resp.headers,
                     content=content,
                     request_id=request_id(resp.headers),
-                    client_request_id=headers.get(CLIENT_REQUEST_ID_HEADER),
+                    client_request_id=send.client_request_id,
                     timings=_timings(started, payload, headers_at, clock()),
                 )
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as err:
@@ -574,15 +732,27 @@ class Transport:
                 # exception, which aiohttp's wrapper must not replace.
                 raise error from error.__cause__
             raise error from err
+        except asyncio.CancelledError as err:
+            _scrub(err)
+            if watch.expired and _uncancel(task):
+                # The watchdog's own stop, and no one else's: the response limit passed.
+                raise SpeechTimeoutError(
+                    f"{method} {url.path} timed out: the server sent nothing for {limits.response} s "
+                    "(Timeouts.response)"
+                ) from None
+            raise
         except BaseException as err:
             _scrub(err)
             raise
         finally:
+            # First, before any wait: the watchdog must not stop this task once it has left the request.
+            watch.done = True
+            watches.pop(watch, None)
             if token is not None:
-                _CONTINUE_WAIT.reset(token)
+                _CURRENT.reset(token)
             if payload is not None and payload.running:
                 await payload.settle()
-        if logger.isEnabledFor(logging.INFO):
+        if logging_on:
             logger.info(
                 "%s %s -> %d in %.1f ms (request id %s)",
                 method,
@@ -657,7 +827,7 @@ def json_decoder(decoder: msgspec.json.Decoder[T], what: str) -> Callable[[Respo
 
     def decode_with_response(response: Response) -> T:
         result = decode(response)
-        attach_response(result, response_info(response))  # pyright: ignore[reportArgumentType]
+        attach_response(result, response)  # pyright: ignore[reportArgumentType]
         return result
 
     target: object = decoder.type
@@ -772,10 +942,12 @@ def _redacted(info: aiohttp.RequestInfo) -> aiohttp.RequestInfo:
     return aiohttp.RequestInfo(info.url, info.method, CIMultiDictProxy(headers), info.real_url)
 
 
-def _client_timeout(timeouts: Timeouts) -> aiohttp.ClientTimeout:
+def _client_timeout(timeouts: Timeouts, *, read: bool) -> aiohttp.ClientTimeout:
     # Only the socket connect is bounded, not the wait for a free pooled connection: a bulk run
-    # queues thousands of requests behind the pool, and queueing is not a failure.
-    return aiohttp.ClientTimeout(total=None, connect=None, sock_connect=timeouts.connect, sock_read=timeouts.response)
+    # queues thousands of requests behind the pool, and queueing is not a failure. The response
+    # limit is aiohttp's read timeout only when ``read`` (a borrowed session); else the watchdog's.
+    sock_read = timeouts.response if read else None
+    return aiohttp.ClientTimeout(total=None, connect=None, sock_connect=timeouts.connect, sock_read=sock_read)
 
 
 def _summary(err: SpeechError) -> str:

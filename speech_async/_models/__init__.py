@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import msgspec
 
-__all__ = ["ResponseInfo", "WithResponse", "attach_response"]
+__all__ = ["ResponseInfo", "ResponseSource", "WithResponse", "attach_response"]
 
 _RESPONSE_KEY = "_speech_async_response"
 
@@ -66,10 +67,23 @@ class WithResponse(msgspec.Struct, frozen=True, dict=True):
 
         Copies (``msgspec.structs.replace``, ``copy``, ``pickle``) do not keep it.
         """
-        info: ResponseInfo | None = vars(self).get(_RESPONSE_KEY)
+        attached: ResponseInfo | ResponseSource | None = vars(self).get(_RESPONSE_KEY)
+        if attached is None or isinstance(attached, ResponseInfo):
+            return attached
+        info = vars(self)[_RESPONSE_KEY] = attached.info()  # built when first asked for, then kept
         return info
 
 
-def attach_response(result: WithResponse, info: ResponseInfo) -> None:
-    """Attach ``info`` to a freshly decoded result (results are frozen; their ``__dict__`` is not)."""
+class ResponseSource(Protocol):
+    """What a :class:`ResponseInfo` can be built from when first asked for (the transport's response)."""
+
+    def info(self) -> ResponseInfo: ...
+
+
+def attach_response(result: WithResponse, info: ResponseInfo | ResponseSource) -> None:
+    """Attach ``info`` to a freshly decoded result (results are frozen; their ``__dict__`` is not).
+
+    Given a :class:`ResponseSource`, the :class:`ResponseInfo` is built only if :attr:`WithResponse.response`
+    is read: most callers never look, and a frozen dataclass of eleven fields is not free.
+    """
     vars(result)[_RESPONSE_KEY] = info

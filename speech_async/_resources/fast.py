@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 import msgspec
 from yarl import URL
 
-from .._audio import check_audio, check_audio_text, is_audio_url, open_source
+from .._audio import check_audio, check_audio_text, is_audio_url, open_bytes, open_source
 from .._bodies import JSON_CONTENT_TYPE, MultipartBody
 from .._exceptions import InvalidAudioError, InvalidOptionsError
 from .._http import json_decoder
@@ -123,7 +123,9 @@ class FastOperations(AsyncResource):
         definition = checked_definition(options, version, ctx.fast_limits, extra_definition)
         source: AudioSource | None = None
         if audio is not None:
-            source = await open_source(audio, filename=filename, upload=ctx.upload_limits, spool=spool)
+            source = open_bytes(audio, filename=filename, upload=ctx.upload_limits) or await open_source(
+                audio, filename=filename, upload=ctx.upload_limits, spool=spool
+            )
         try:
             if source is not None:
                 await check_audio(source, ctx.fast_limits)

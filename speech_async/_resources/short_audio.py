@@ -15,12 +15,13 @@ import base64
 import functools
 import re
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal
 
 import msgspec
 from yarl import URL
 
-from .._audio import check_audio_text, is_audio_url, open_source
+from .._audio import check_audio_text, is_audio_url, open_bytes, open_source
 from .._authenticators import TokenAuthenticator
 from .._bodies import JSON_CONTENT_TYPE, AudioBody
 from .._exceptions import InvalidAudioError, InvalidOptionsError
@@ -159,9 +160,11 @@ class ShortAudioOperations(AsyncResource):
             if isinstance(pronunciation_assessment, Mapping)
             else pronunciation_assessment
         )
-        headers = {"Accept": JSON_CONTENT_TYPE}
-        if assessment is not None:
-            headers[ASSESSMENT_HEADER] = assessment_header(assessment)
+        headers: Mapping[str, str] = (
+            _ACCEPT_JSON
+            if assessment is None
+            else {"Accept": JSON_CONTENT_TYPE, ASSESSMENT_HEADER: assessment_header(assessment)}
+        )
         if audio is None:
             raise InvalidAudioError("no audio: pass a path, bytes, a file object or an async iterable")
         if is_audio_url(audio):
@@ -174,9 +177,13 @@ class ShortAudioOperations(AsyncResource):
             limit = limits.max_assessment_seconds if limit is None else min(limit, limits.max_assessment_seconds)
         # Only what every upload needs: fast transcription's formats and duration do not apply here,
         # the checks below are this API's own.
-        source = await open_source(audio, filename=filename, upload=ctx.upload_limits, spool=spool)
+        source = open_bytes(audio, filename=filename, upload=ctx.upload_limits) or await open_source(
+            audio, filename=filename, upload=ctx.upload_limits, spool=spool
+        )
         try:
-            head = await source.head()
+            head = source.known_head()
+            if head is None:
+                head = await source.head()
             found = sniff(head, source.size) if head is not None else None
             content_type = _content_type(source, head, found, limits)
             if limit is not None and found is not None and found.seconds is not None and found.seconds > limit:
@@ -204,6 +211,10 @@ class ShortAudioOperations(AsyncResource):
             )
         finally:
             await source.aclose()
+
+
+_ACCEPT_JSON: Final[Mapping[str, str]] = MappingProxyType({"Accept": JSON_CONTENT_TYPE})
+"""The headers of a recognition without assessment (the transport copies them into each attempt's own)."""
 
 
 def short_audio_base(endpoint: URL) -> URL:
@@ -329,6 +340,15 @@ decode_result: Final = json_decoder(msgspec.json.Decoder(RecognitionResult, stri
 def _content_type(
     source: AudioSource, head: bytes | memoryview | None, found: AudioHead | None, limits: ShortAudioLimits
 ) -> str:
+    if (
+        found is not None
+        and found.codec == "pcm"
+        and found.sample_rate == 16000
+        and found.bits_per_sample == 16
+        and found.channels == 1
+        and found.format == "WAV"
+    ):
+        return WAV_CONTENT_TYPE  # the usual audio, at once (what every check below would let through)
     if found is not None and found.format == "OGG":
         if limits.check_audio_format and found.codec not in ("opus", None):
             raise _wrong_format(source.filename, "an Ogg stream that is not Opus")

@@ -401,7 +401,8 @@ async def test_the_loop_keeps_turning_during_a_300_mb_upload_from_bytes(
     async with SpeechClient(url, KeyCredential(KEY)) as client:
         for _ in range(3):
             lags = await _lags_during(client.transcribe(audio_300_mb))
-            assert len(lags) > 100
+            # The sink takes 300 MB in about 0.15 s here: some fifty wake-ups of 1 ms and more.
+            assert len(lags) > 20
             p99 = lags[len(lags) * 99 // 100]
             if p99 < 0.010 and lags[-1] < 0.250:
                 return

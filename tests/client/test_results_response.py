@@ -8,6 +8,10 @@ transcribe, translate and recognize, over real loopback HTTP against the emulato
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -114,6 +118,51 @@ async def test_attempts_count_the_retries_and_the_response_is_the_last_attempts(
     assert info.request_id == attempts[-1].request_id
     assert len({r.request_id for r in attempts}) == 3
     assert {r.client_request_id for r in attempts} == {info.client_request_id}
+
+
+async def test_each_call_has_its_own_client_request_id_in_uuid4_form(
+    client: SpeechClient, emulator: Emulator, hello_bytes: bytes
+) -> None:
+    results = [await client.recognize(hello_bytes, language="en-US") for _ in range(3)]
+
+    ids = [info_of(result).client_request_id for result in results]
+    assert len(set(ids)) == 3
+    for text in ids:
+        assert text is not None
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    assert {r.client_request_id for r in emulator.requests} >= set(ids)
+
+
+_FORK_IDS = """
+import os
+from speech_async._headers import new_client_request_id
+parent = new_client_request_id()
+read, write = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.write(write, new_client_request_id().encode())
+    os._exit(0)
+os.close(write)
+child = os.read(read, 100).decode()
+os.waitpid(pid, 0)
+print(parent, child)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() here")
+def test_a_forked_child_draws_ids_of_its_own() -> None:
+    """After fork() the child's ids share nothing with the parent's: not its prefix, not its count.
+
+    (In a fresh process of one thread, where fork() is safe.)
+    """
+    done = subprocess.run([sys.executable, "-c", _FORK_IDS], capture_output=True, text=True, check=True, timeout=60)
+    parent, child = done.stdout.split()
+    assert uuid.UUID(child).version == 4
+    assert child[:24] != parent[:24], (parent, child)
+    assert int(child[24:], 16) != int(parent[24:], 16) + 1
 
 
 async def test_a_failed_call_still_reports_its_attempts_on_the_error(
