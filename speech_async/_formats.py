@@ -68,7 +68,11 @@ def sniff(head: bytes | memoryview, total_size: int | None) -> AudioHead:
         if riff == b"RIFF" and wave == b"WAVE" and fmt == b"fmt " and fmt_size == 16 and data == b"data":
             # The canonical header, read in one go (what the walk below would find, chunk by chunk).
             codec = "pcm" if tag == _WAVE_FORMAT_PCM else None
-            seconds = _wav_seconds(head, data_size, 44, byte_rate, total_size)
+            if byte_rate and data_size not in (0, 0xFFFFFFFF):  # (else _wav_seconds' rules for streamed WAVs)
+                size = data_size if total_size is None else max(min(data_size, total_size - 44), 0)
+                seconds: float | None = size / byte_rate
+            else:
+                seconds = _wav_seconds(head, data_size, 44, byte_rate, total_size)
             return AudioHead("WAV", seconds, codec, rate, channels, bits)
     if len(head) >= 12 and head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
         return _wav(head, total_size)

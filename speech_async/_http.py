@@ -373,8 +373,8 @@ class _StreamPayload(aiohttp.payload.Payload):
             if chunks is None:
                 assert memory is not None
                 await writer.write(memory)  # whole in memory: one write, no pass over chunks
-                self._wrote(len(memory), loop)
-                self.written_at = self.last_write
+                self.bytes_sent = len(memory)
+                self.written_at = self.last_write = loop.time()
                 return
             async for chunk in chunks:
                 if unyielded >= _YIELD_BYTES:

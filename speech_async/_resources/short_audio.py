@@ -134,7 +134,14 @@ class ShortAudioOperations(AsyncResource):
             SpeechStatusError: the service answered with an error; the subclass tells which.
             SpeechConnectionError: no usable response arrived.
         """
-        check_audio_text(audio)
+        if type(audio) is not bytes:  # the commonest audio is neither text, nor missing, nor a URL
+            check_audio_text(audio)
+            if audio is None:
+                raise InvalidAudioError("no audio: pass a path, bytes, a file object or an async iterable")
+            if is_audio_url(audio):
+                raise InvalidAudioError(
+                    "short-audio recognition takes the audio itself, not a URL: download it first, or use transcribe()"
+                )
         call = self._call_options(retry, timeout)
         if self._ctx.life.ready() is None:
             await self._ctx.life.ensure_open()
@@ -165,12 +172,6 @@ class ShortAudioOperations(AsyncResource):
             if assessment is None
             else {"Accept": JSON_CONTENT_TYPE, ASSESSMENT_HEADER: assessment_header(assessment)}
         )
-        if audio is None:
-            raise InvalidAudioError("no audio: pass a path, bytes, a file object or an async iterable")
-        if is_audio_url(audio):
-            raise InvalidAudioError(
-                "short-audio recognition takes the audio itself, not a URL: download it first, or use transcribe()"
-            )
         limits = ctx.short_audio_limits
         limit = limits.max_seconds
         if assessment is not None and limits.max_assessment_seconds is not None:

@@ -1,4 +1,4 @@
-"""The upload-stall watch: one timer per upload, re-armed on progress, instead of a cancel scope per chunk."""
+"""The upload-stall watch: progress recorded per chunk, checked by the client's one watchdog timer."""
 
 from __future__ import annotations
 
