@@ -533,6 +533,9 @@ async def open_source(audio: object, *, filename: str | None, upload: UploadLimi
     (see :func:`check_audio`). ``spool`` copies a one-shot stream to a temporary file first, so that it
     can be sent again on a retry. The caller must ``aclose()`` the returned source.
     """
+    quick = open_bytes(audio, filename=filename, upload=upload)
+    if quick is not None:
+        return quick
     source = await _open(audio, filename)
     try:
         if spool and isinstance(source, _StreamSource):
@@ -553,11 +556,8 @@ def open_bytes(audio: object, *, filename: str | None, upload: UploadLimits) -> 
         return None
     if not audio:
         raise InvalidAudioError("the audio is empty (0 bytes)")
-    most = upload.max_audio_bytes
-    if most is not None and len(audio) > most:
-        raise InvalidAudioError(_too_large(filename or "audio", _mb(len(audio)), most))
     source = _BytesSource(audio, filename or "audio")
-    source.max_bytes = most
+    _limit(source, upload)  # nothing to release on failure: the source holds the caller's bytes only
     return source
 
 
@@ -568,11 +568,7 @@ def _limit(source: AudioSource, upload: UploadLimits) -> None:
 
 
 async def _open(audio: object, filename: str | None) -> AudioSource:
-    # Bytes first: a type check, where os.PathLike's is an ABC's (and paths cost a thread hop anyway).
-    if type(audio) is bytes:
-        if not audio:
-            raise InvalidAudioError("the audio is empty (0 bytes)")
-        return _BytesSource(audio, filename or "audio")
+    # (``bytes`` themselves were opened by open_bytes.)
     if isinstance(audio, bytes | bytearray | memoryview):
         return _BytesSource(_byte_view(cast("bytes | bytearray | memoryview", audio)), filename or "audio")
     if isinstance(audio, str | os.PathLike):
